@@ -1,0 +1,1 @@
+//! Signatures (filled in by the asymmetric-crypto work).

@@ -1,0 +1,1 @@
+//! JSON Web Keys (filled in by the asymmetric-crypto work).

@@ -1,0 +1,1 @@
+//! Plaintext key material (filled in by the asymmetric-crypto work).
