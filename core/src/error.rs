@@ -308,7 +308,12 @@ mod tests {
 
     #[test]
     fn code_layout_round_trips() {
-        let c = ErrorCode::new(Major::Rest, minor::REST_AUTH, Category::Authentication, 0x13);
+        let c = ErrorCode::new(
+            Major::Rest,
+            minor::REST_AUTH,
+            Category::Authentication,
+            0x13,
+        );
         assert_eq!(c.major(), 3);
         assert_eq!(c.minor(), 2);
         assert_eq!(c.category(), 3);
@@ -323,7 +328,10 @@ mod tests {
         assert_eq!(Error::KeyExists(key).http_status(), 409);
         assert_eq!(Error::invalid("name", "too long".into()).http_status(), 400);
         assert_eq!(Error::Unavailable("zone b down".into()).http_status(), 503);
-        assert_eq!(Error::Unauthenticated("no certificate".into()).http_status(), 401);
+        assert_eq!(
+            Error::Unauthenticated("no certificate".into()).http_status(),
+            401
+        );
         assert_eq!(
             Error::Forbidden {
                 action: "a".into(),

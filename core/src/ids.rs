@@ -103,8 +103,16 @@ mod tests {
         let s = "6f1c7c64-5b8e-4d2e-9b56-5e2b8d9c0a11";
         let id: DomainId = s.parse().unwrap();
         assert_eq!(id.to_string(), s);
-        assert!("6f1c7c645b8e4d2e9b565e2b8d9c0a11".parse::<DomainId>().is_err());
-        assert!("{6f1c7c64-5b8e-4d2e-9b56-5e2b8d9c0a11}".parse::<DomainId>().is_err());
+        assert!(
+            "6f1c7c645b8e4d2e9b565e2b8d9c0a11"
+                .parse::<DomainId>()
+                .is_err()
+        );
+        assert!(
+            "{6f1c7c64-5b8e-4d2e-9b56-5e2b8d9c0a11}"
+                .parse::<DomainId>()
+                .is_err()
+        );
         assert!("not-a-uuid".parse::<DomainId>().is_err());
         assert!("".parse::<DomainId>().is_err());
     }

@@ -4,12 +4,14 @@
 //! spawns a thread: time and randomness are inputs, and the same inputs always produce the
 //! same outputs (DESIGN §4). Its dependency tree does not even contain `getrandom`.
 
+pub mod api;
 pub mod b64;
 pub mod crypto;
 pub mod error;
 pub mod iam;
 pub mod ids;
 pub mod key;
+pub mod store;
 pub mod time;
 
 pub use error::{Error, ErrorBody, ErrorCode};

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 ///
 /// Integer milliseconds keep time exact and totally ordered; there is no floating point
 /// anywhere near it, so the same inputs always give the same outputs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Timestamp(u64);
 
 impl Timestamp {
@@ -106,6 +108,9 @@ mod tests {
             Timestamp::from_millis(1500).saturating_duration_since(Timestamp::from_millis(500)),
             Duration::from_secs(1)
         );
-        assert_eq!(t.saturating_duration_since(Timestamp::from_millis(9)), Duration::ZERO);
+        assert_eq!(
+            t.saturating_duration_since(Timestamp::from_millis(9)),
+            Duration::ZERO
+        );
     }
 }

@@ -19,6 +19,13 @@ pub const NONCE_LEN: usize = 12;
 /// Tag length of AES-GCM-SIV.
 pub const TAG_LEN: usize = 16;
 
+/// A fresh nonce from the caller's RNG.
+pub fn random_nonce<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> [u8; NONCE_LEN] {
+    let mut nonce = [0u8; NONCE_LEN];
+    rng.fill_bytes(&mut nonce);
+    nonce
+}
+
 /// A keyed AES-GCM-SIV instance; the key schedule is computed once, when the key is unsealed.
 #[derive(Clone)]
 pub enum Aead {
@@ -51,7 +58,12 @@ impl Aead {
     }
 
     /// Encrypts `buf` in place and returns the tag.
-    pub fn seal_in_place(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], buf: &mut [u8]) -> [u8; TAG_LEN] {
+    pub fn seal_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> [u8; TAG_LEN] {
         let nonce = Nonce::from(*nonce);
         let tag = match self {
             Aead::A128(c) => c.encrypt_inout_detached(&nonce, aad, buf.into()),
@@ -95,7 +107,11 @@ impl Aead {
     }
 
     /// Opens the form [`Aead::seal`] produces.
-    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, Unauthentic> {
+    pub fn open(
+        &self,
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, Unauthentic> {
         if sealed.len() < NONCE_LEN + TAG_LEN {
             return Err(Unauthentic);
         }
@@ -127,50 +143,93 @@ mod tests {
     /// wrap) cases. Columns: key, nonce, aad, plaintext, ciphertext ‖ tag ("Result").
     const VECTORS: &[(&str, &str, &str, &str, &str)] = &[
         // C.1 #1
-        ("01000000000000000000000000000000", "030000000000000000000000", "", "",
-         "dc20e2d83f25705bb49e439eca56de25"),
+        (
+            "01000000000000000000000000000000",
+            "030000000000000000000000",
+            "",
+            "",
+            "dc20e2d83f25705bb49e439eca56de25",
+        ),
         // C.1 #2
-        ("01000000000000000000000000000000", "030000000000000000000000", "", "0100000000000000",
-         "b5d839330ac7b786578782fff6013b815b287c22493a364c"),
+        (
+            "01000000000000000000000000000000",
+            "030000000000000000000000",
+            "",
+            "0100000000000000",
+            "b5d839330ac7b786578782fff6013b815b287c22493a364c",
+        ),
         // C.1 #4
-        ("01000000000000000000000000000000", "030000000000000000000000", "",
-         "01000000000000000000000000000000",
-         "743f7c8077ab25f8624e2e948579cf77303aaf90f6fe21199c6068577437a0c4"),
+        (
+            "01000000000000000000000000000000",
+            "030000000000000000000000",
+            "",
+            "01000000000000000000000000000000",
+            "743f7c8077ab25f8624e2e948579cf77303aaf90f6fe21199c6068577437a0c4",
+        ),
         // C.1 #14
-        ("01000000000000000000000000000000", "030000000000000000000000",
-         "010000000000000000000000", "02000000",
-         "a8fe3e8707eb1f84fb28f8cb73de8e99e2f48a14"),
+        (
+            "01000000000000000000000000000000",
+            "030000000000000000000000",
+            "010000000000000000000000",
+            "02000000",
+            "a8fe3e8707eb1f84fb28f8cb73de8e99e2f48a14",
+        ),
         // C.1 #15
-        ("01000000000000000000000000000000", "030000000000000000000000",
-         "010000000000000000000000000000000200", "0300000000000000000000000000000004000000",
-         "6bb0fecf5ded9b77f902c7d5da236a4391dd029724afc9805e976f451e6d87f6fe106514"),
+        (
+            "01000000000000000000000000000000",
+            "030000000000000000000000",
+            "010000000000000000000000000000000200",
+            "0300000000000000000000000000000004000000",
+            "6bb0fecf5ded9b77f902c7d5da236a4391dd029724afc9805e976f451e6d87f6fe106514",
+        ),
         // C.1 #21
-        ("b3fed1473c528b8426a582995929a149", "9e9ad8780c8d63d0ab4149c0",
-         "c9882e5386fd9f92ec489c8fde2be2cf97e74e93", "9f572c614b4745914474e7c7",
-         "f54673c5ddf710c745641c8bc1dc2f871fb7561da1286e655e24b7b0"),
+        (
+            "b3fed1473c528b8426a582995929a149",
+            "9e9ad8780c8d63d0ab4149c0",
+            "c9882e5386fd9f92ec489c8fde2be2cf97e74e93",
+            "9f572c614b4745914474e7c7",
+            "f54673c5ddf710c745641c8bc1dc2f871fb7561da1286e655e24b7b0",
+        ),
         // C.2 #1
-        ("0100000000000000000000000000000000000000000000000000000000000000",
-         "030000000000000000000000", "", "", "07f5f4169bbf55a8400cd47ea6fd400f"),
+        (
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            "030000000000000000000000",
+            "",
+            "",
+            "07f5f4169bbf55a8400cd47ea6fd400f",
+        ),
         // C.2 #2
-        ("0100000000000000000000000000000000000000000000000000000000000000",
-         "030000000000000000000000", "", "0100000000000000",
-         "c2ef328e5c71c83b843122130f7364b761e0b97427e3df28"),
+        (
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            "030000000000000000000000",
+            "",
+            "0100000000000000",
+            "c2ef328e5c71c83b843122130f7364b761e0b97427e3df28",
+        ),
         // C.2 #15
-        ("0100000000000000000000000000000000000000000000000000000000000000",
-         "030000000000000000000000", "010000000000000000000000000000000200",
-         "0300000000000000000000000000000004000000",
-         "43dd0163cdb48f9fe3212bf61b201976067f342bb879ad976d8242acc188ab59cabfe307"),
+        (
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            "030000000000000000000000",
+            "010000000000000000000000000000000200",
+            "0300000000000000000000000000000004000000",
+            "43dd0163cdb48f9fe3212bf61b201976067f342bb879ad976d8242acc188ab59cabfe307",
+        ),
         // C.2 #24
-        ("3c535de192eaed3822a2fbbe2ca9dfc88255e14a661b8aa82cc54236093bbc23",
-         "688089e55540db1872504e1c",
-         "734320ccc9d9bbbb19cb81b2af4ecbc3e72834321f7aa0f70b7282b4f33df23f167541",
-         "ced532ce4159b035277d4dfbb7db62968b13cd4eec",
-         "626660c26ea6612fb17ad91e8e767639edd6c9faee9d6c7029675b89eaf4ba1ded1a286594"),
+        (
+            "3c535de192eaed3822a2fbbe2ca9dfc88255e14a661b8aa82cc54236093bbc23",
+            "688089e55540db1872504e1c",
+            "734320ccc9d9bbbb19cb81b2af4ecbc3e72834321f7aa0f70b7282b4f33df23f167541",
+            "ced532ce4159b035277d4dfbb7db62968b13cd4eec",
+            "626660c26ea6612fb17ad91e8e767639edd6c9faee9d6c7029675b89eaf4ba1ded1a286594",
+        ),
         // C.3 #1: the counter wraps modulo 2^32
-        ("0000000000000000000000000000000000000000000000000000000000000000",
-         "000000000000000000000000", "",
-         "000000000000000000000000000000004db923dc793ee6497c76dcc03a98e108",
-         "f3f80f2cf0cb2dd9c5984fcda908456cc537703b5ba70324a6793a7bf218d3eaffffffff000000000000000000000000"),
+        (
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "000000000000000000000000",
+            "",
+            "000000000000000000000000000000004db923dc793ee6497c76dcc03a98e108",
+            "f3f80f2cf0cb2dd9c5984fcda908456cc537703b5ba70324a6793a7bf218d3eaffffffff000000000000000000000000",
+        ),
     ];
 
     #[test]
@@ -179,7 +238,11 @@ mod tests {
             let aead = Aead::new(&h(key)).unwrap();
             let nonce: [u8; NONCE_LEN] = h(nonce).try_into().unwrap();
             let sealed = aead.seal(&nonce, &h(aad), &h(pt));
-            assert_eq!(hex::encode(&sealed[NONCE_LEN..]), *expected, "key {key} pt {pt}");
+            assert_eq!(
+                hex::encode(&sealed[NONCE_LEN..]),
+                *expected,
+                "key {key} pt {pt}"
+            );
             let opened = aead.open(&h(aad), &sealed).unwrap();
             assert_eq!(hex::encode(&*opened), *pt);
         }

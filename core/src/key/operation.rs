@@ -78,7 +78,9 @@ impl Operations {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Operation> {
-        Operation::ALL.into_iter().filter(move |op| self.contains(*op))
+        Operation::ALL
+            .into_iter()
+            .filter(move |op| self.contains(*op))
     }
 
     /// Everything a key of this type can do: all of it with private (or secret) material,
@@ -142,16 +144,30 @@ impl FromIterator<Operation> for Operations {
     }
 }
 
+/// A list of names in JSON; one byte of flags in binary formats (the log and snapshots),
+/// where a key's usages are stored millions of times.
 impl Serialize for Operations {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter())
+        if s.is_human_readable() {
+            s.collect_seq(self.iter().collect::<Vec<_>>())
+        } else {
+            s.serialize_u8(self.0)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Operations {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let ops = Vec::<Operation>::deserialize(d)?;
-        Ok(ops.into_iter().collect())
+        if d.is_human_readable() {
+            let ops = Vec::<Operation>::deserialize(d)?;
+            return Ok(ops.into_iter().collect());
+        }
+        let bits = u8::deserialize(d)?;
+        let all: Operations = Operation::ALL.into_iter().collect();
+        if bits & !all.0 != 0 {
+            return Err(serde::de::Error::custom("unknown operation flags"));
+        }
+        Ok(Operations(bits))
     }
 }
 
@@ -197,5 +213,9 @@ mod tests {
         let back: Operations = serde_json::from_str(r#"["unwrapKey","encrypt"]"#).unwrap();
         assert_eq!(back, set);
         assert!(serde_json::from_str::<Operations>(r#"["fly"]"#).is_err());
+        let bytes = postcard::to_stdvec(&set).unwrap();
+        assert_eq!(bytes.len(), 1);
+        assert_eq!(postcard::from_bytes::<Operations>(&bytes).unwrap(), set);
+        assert!(postcard::from_bytes::<Operations>(&[0x80]).is_err());
     }
 }

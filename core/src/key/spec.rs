@@ -92,7 +92,10 @@ impl KeySpec {
         match kind {
             KeyType::Oct | KeyType::Rsa => {
                 if curve.is_some() {
-                    return Err(Error::invalid("curve", format!("{kind} keys have no curve")));
+                    return Err(Error::invalid(
+                        "curve",
+                        format!("{kind} keys have no curve"),
+                    ));
                 }
                 let allowed: &[u16] = if kind == KeyType::Oct {
                     &Self::OCT_SIZES
@@ -100,7 +103,10 @@ impl KeySpec {
                     &Self::RSA_SIZES
                 };
                 let size = size.ok_or_else(|| {
-                    Error::invalid("size", format!("{kind} keys need a size, one of {allowed:?}"))
+                    Error::invalid(
+                        "size",
+                        format!("{kind} keys need a size, one of {allowed:?}"),
+                    )
                 })?;
                 let bits = u16::try_from(size)
                     .ok()
@@ -125,7 +131,10 @@ impl KeySpec {
                     ));
                 }
                 let curve = curve.ok_or_else(|| {
-                    Error::invalid("curve", "EC keys need a curve: P-256, P-384 or P-521".into())
+                    Error::invalid(
+                        "curve",
+                        "EC keys need a curve: P-256, P-384 or P-521".into(),
+                    )
                 })?;
                 Ok(KeySpec::Ec { curve })
             }

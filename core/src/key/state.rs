@@ -209,12 +209,18 @@ impl Lifecycle {
                 return Err(Refusal::Destroyed);
             }
 
-            (PreActive | Active | Deactivated, Transition::Deactivate(RevocationReason::KeyCompromise)) => {
+            (
+                PreActive | Active | Deactivated,
+                Transition::Deactivate(RevocationReason::KeyCompromise),
+            ) => {
                 next.state = Compromised;
                 next.deactivated.get_or_insert(now);
                 next.compromised = Some(now);
             }
-            (Compromised | DestroyedCompromised, Transition::Deactivate(RevocationReason::KeyCompromise)) => {}
+            (
+                Compromised | DestroyedCompromised,
+                Transition::Deactivate(RevocationReason::KeyCompromise),
+            ) => {}
             (Destroyed, Transition::Deactivate(RevocationReason::KeyCompromise)) => {
                 next.state = DestroyedCompromised;
                 next.compromised = Some(now);
@@ -248,13 +254,13 @@ impl Lifecycle {
     /// The invariants every reachable lifecycle keeps; the property tests check them.
     pub fn is_consistent(&self) -> bool {
         use KeyState::*;
-        let compromised_ok = matches!(self.state, Compromised | DestroyedCompromised)
-            == self.compromised.is_some();
+        let compromised_ok =
+            matches!(self.state, Compromised | DestroyedCompromised) == self.compromised.is_some();
         let destroyed_ok = self.state.is_destroyed() == self.destroyed.is_some();
-        let active_ok = self.state != Active
-            || (self.activated.is_some() && self.deactivated.is_none());
-        let deactivated_ok = !matches!(self.state, Deactivated | Compromised)
-            || self.deactivated.is_some();
+        let active_ok =
+            self.state != Active || (self.activated.is_some() && self.deactivated.is_none());
+        let deactivated_ok =
+            !matches!(self.state, Deactivated | Compromised) || self.deactivated.is_some();
         compromised_ok && destroyed_ok && active_ok && deactivated_ok
     }
 }
@@ -273,13 +279,18 @@ mod tests {
     fn okms_lifecycle() {
         let created = Lifecycle::created(at(1));
         assert_eq!(created.state, Active);
-        assert_eq!(created.after(Transition::Activate, at(2)), Ok(created.clone()));
+        assert_eq!(
+            created.after(Transition::Activate, at(2)),
+            Ok(created.clone())
+        );
         assert_eq!(
             created.after(Transition::Destroy, at(2)),
             Err(Refusal::DeleteActive)
         );
 
-        let deactivated = created.after(Transition::Deactivate(Superseded), at(3)).unwrap();
+        let deactivated = created
+            .after(Transition::Deactivate(Superseded), at(3))
+            .unwrap();
         assert_eq!(deactivated.state, Deactivated);
         assert_eq!(deactivated.deactivated, Some(at(3)));
 
@@ -301,7 +312,10 @@ mod tests {
 
         let destroyed = deactivated.after(Transition::Destroy, at(7)).unwrap();
         assert_eq!(destroyed.state, Destroyed);
-        assert_eq!(destroyed.after(Transition::Destroy, at(8)), Ok(destroyed.clone()));
+        assert_eq!(
+            destroyed.after(Transition::Destroy, at(8)),
+            Ok(destroyed.clone())
+        );
         assert_eq!(
             destroyed.after(Transition::Activate, at(8)),
             Err(Refusal::Destroyed)
@@ -318,7 +332,13 @@ mod tests {
     #[test]
     fn usage_by_state() {
         assert!(Active.allows(Usage::Protect));
-        for s in [PreActive, Deactivated, Compromised, Destroyed, DestroyedCompromised] {
+        for s in [
+            PreActive,
+            Deactivated,
+            Compromised,
+            Destroyed,
+            DestroyedCompromised,
+        ] {
             assert!(!s.allows(Usage::Protect), "{s}");
         }
         for s in [Active, Deactivated, Compromised] {
