@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::crypto::aead::{Aead, random_nonce};
+use crate::crypto::kdf::{self, Purpose};
 use crate::ids::{DomainId, KeyId};
 
 /// Length of the root key and of domain KEKs (AES-256).
@@ -49,12 +50,25 @@ impl fmt::Debug for Sealed {
     }
 }
 
-/// The cluster's root key. Only ever used to seal and unseal domain KEKs.
-pub struct RootKey(Aead);
+/// The cluster's root key. It encrypts nothing itself: subkeys derived from it (see
+/// [`kdf`](crate::crypto::kdf)) seal domain KEKs and backups.
+pub struct RootKey {
+    root: Zeroizing<[u8; KEY_LEN]>,
+    kek_sealer: Aead,
+}
 
 impl RootKey {
     pub fn from_bytes(bytes: &[u8; KEY_LEN]) -> Self {
-        RootKey(Aead::new(bytes).expect("32-byte key"))
+        let sealing = kdf::derive(bytes, Purpose::DomainKeys);
+        RootKey {
+            root: Zeroizing::new(*bytes),
+            kek_sealer: Aead::new(sealing.as_ref()).expect("32-byte key"),
+        }
+    }
+
+    /// The subkey for `purpose` (backups use it; domain KEKs use theirs internally).
+    pub fn subkey(&self, purpose: Purpose) -> Zeroizing<[u8; KEY_LEN]> {
+        kdf::derive(&self.root, purpose)
     }
 
     /// Seals a fresh KEK for `domain`, drawn from `rng`, and returns it with its sealed form.
@@ -66,7 +80,7 @@ impl RootKey {
         let mut raw = Zeroizing::new([0u8; KEY_LEN]);
         rng.fill_bytes(raw.as_mut());
         let nonce = random_nonce(rng);
-        let sealed = Sealed(self.0.seal(&nonce, &kek_aad(domain), raw.as_ref()));
+        let sealed = Sealed(self.kek_sealer.seal(&nonce, &kek_aad(domain), raw.as_ref()));
         (
             DomainKek(Aead::new(raw.as_ref()).expect("32-byte key")),
             sealed,
@@ -76,7 +90,7 @@ impl RootKey {
     /// Opens a domain's sealed KEK; `None` if it fails authentication (corruption, or a node
     /// started with another cluster's root key).
     pub fn open_domain_kek(&self, domain: DomainId, sealed: &Sealed) -> Option<DomainKek> {
-        let raw = self.0.open(&kek_aad(domain), &sealed.0).ok()?;
+        let raw = self.kek_sealer.open(&kek_aad(domain), &sealed.0).ok()?;
         Aead::new(&raw)
             .filter(|a| a.key_bits() == 256)
             .map(DomainKek)

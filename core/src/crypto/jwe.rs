@@ -63,6 +63,45 @@ fn enc_name(bits: u16) -> &'static str {
     }
 }
 
+/// The encoded protected header of a key's ciphertexts, computed once per key: encryption
+/// reuses it, and decryption recognises it without parsing JSON.
+#[derive(Clone, Debug)]
+pub struct KnownHeader {
+    encoded: String,
+    kid: KeyId,
+    ver: u32,
+    enc: &'static str,
+}
+
+impl KnownHeader {
+    /// The header of ordinary ciphertexts of version `ver` of `kid`.
+    pub fn data(key_bits: u16, kid: KeyId, ver: u32) -> Self {
+        let enc = enc_name(key_bits);
+        KnownHeader {
+            encoded: encode_header(enc, kid, ver, &Content::Data),
+            kid,
+            ver,
+            enc,
+        }
+    }
+}
+
+fn encode_header(enc: &str, kid: KeyId, ver: u32, content: &Content) -> String {
+    let (cty, name) = match content {
+        Content::Data => (None, None),
+        Content::DataKey { name } => (Some(DATA_KEY_CTY.to_string()), name.clone()),
+    };
+    let header = Header {
+        alg: "dir".into(),
+        enc: enc.into(),
+        kid,
+        ver,
+        cty,
+        name,
+    };
+    b64::encode_url(&serde_json::to_vec(&header).expect("header serializes"))
+}
+
 /// Encrypts `plaintext` under `aead` (version `ver` of key `kid`) into a compact JWE.
 pub fn seal(
     aead: &Aead,
@@ -73,33 +112,42 @@ pub fn seal(
     context: Option<&[u8]>,
     nonce: [u8; NONCE_LEN],
 ) -> String {
-    let (cty, name) = match content {
-        Content::Data => (None, None),
-        Content::DataKey { name } => (Some(DATA_KEY_CTY.to_string()), name.clone()),
-    };
-    let header = Header {
-        alg: "dir".into(),
-        enc: enc_name(aead.key_bits()).into(),
-        kid,
-        ver,
-        cty,
-        name,
-    };
-    let header = serde_json::to_vec(&header).expect("header serializes");
-    let encoded_header = b64::encode_url(&header);
+    let header = encode_header(enc_name(aead.key_bits()), kid, ver, content);
+    seal_with_header(aead, &header, plaintext, context, nonce)
+}
 
+/// [`seal`] with a precomputed header.
+pub fn seal_known(
+    aead: &Aead,
+    header: &KnownHeader,
+    plaintext: &[u8],
+    context: Option<&[u8]>,
+    nonce: [u8; NONCE_LEN],
+) -> String {
+    debug_assert_eq!(header.enc, enc_name(aead.key_bits()));
+    seal_with_header(aead, &header.encoded, plaintext, context, nonce)
+}
+
+fn seal_with_header(
+    aead: &Aead,
+    encoded_header: &str,
+    plaintext: &[u8],
+    context: Option<&[u8]>,
+    nonce: [u8; NONCE_LEN],
+) -> String {
     let mut body = Zeroizing::new(plaintext.to_vec());
-    let aad = associated_data(&encoded_header, context);
+    let aad = associated_data(encoded_header, context);
     let tag = aead.seal_in_place(&nonce, &aad, &mut body);
 
-    let mut out = String::with_capacity(encoded_header.len() + 4 + (plaintext.len() + 44) * 4 / 3);
-    out.push_str(&encoded_header);
+    let mut out =
+        String::with_capacity(encoded_header.len() + 48 + plaintext.len().div_ceil(3) * 4);
+    out.push_str(encoded_header);
     out.push_str("..");
-    out.push_str(&b64::encode_url(&nonce));
+    b64::encode_url_into(&nonce, &mut out);
     out.push('.');
-    out.push_str(&b64::encode_url(&body));
+    b64::encode_url_into(&body, &mut out);
     out.push('.');
-    out.push_str(&b64::encode_url(&tag));
+    b64::encode_url_into(&tag, &mut out);
     out
 }
 
@@ -114,7 +162,11 @@ pub struct Jwe<'a> {
 
 /// Parses a compact JWE of the kind `expected` (data or data key). Any structural fault is a
 /// clean [`Error::Malformed`]; a token of the other kind is refused here too.
-pub fn parse<'a>(token: &'a str, expected: &Content) -> Result<Jwe<'a>, Error> {
+pub fn parse<'a>(
+    token: &'a str,
+    expected: &Content,
+    known: Option<&KnownHeader>,
+) -> Result<Jwe<'a>, Error> {
     let what = expected.what();
     let bad = |reason: &str| Error::malformed(what, reason);
     let mut parts = token.split('.');
@@ -235,11 +287,11 @@ mod tests {
             [7; 12],
         );
         assert_eq!(t.split('.').count(), 5);
-        let jwe = parse(&t, &Content::Data).unwrap();
+        let jwe = parse(&t, &Content::Data, None).unwrap();
         assert_eq!((jwe.kid(), jwe.version()), (kid, 1));
         assert_eq!(&*jwe.open(&aead, Some(b"ctx")).unwrap(), b"hello");
         for ctx in [None, Some(&b"other"[..]), Some(&b""[..])] {
-            let err = parse(&t, &Content::Data)
+            let err = parse(&t, &Content::Data, None)
                 .unwrap()
                 .open(&aead, ctx)
                 .unwrap_err();
@@ -247,7 +299,7 @@ mod tests {
         }
         let t = seal(&aead, kid, 1, &Content::Data, b"hi", Some(b""), [7; 12]);
         assert_eq!(
-            &*parse(&t, &Content::Data)
+            &*parse(&t, &Content::Data, None)
                 .unwrap()
                 .open(&aead, None)
                 .unwrap(),
@@ -267,6 +319,24 @@ mod tests {
     }
 
     #[test]
+    fn the_known_header_path_matches_the_general_one() {
+        let (aead, kid, _) = setup();
+        let known = KnownHeader::data(aead.key_bits(), kid, 1);
+        let fast = seal_known(&aead, &known, b"same", Some(b"c"), [4; 12]);
+        let slow = seal(&aead, kid, 1, &Content::Data, b"same", Some(b"c"), [4; 12]);
+        assert_eq!(fast, slow);
+        let opened = parse(&slow, &Content::Data, Some(&known)).unwrap();
+        assert_eq!((opened.kid(), opened.version()), (kid, 1));
+        assert_eq!(&*opened.open(&aead, Some(b"c")).unwrap(), b"same");
+        // Another key's header takes the general path and is told apart.
+        let other = KnownHeader::data(aead.key_bits(), KeyId::from_uuid(uuid::Uuid::nil()), 1);
+        assert_eq!(
+            parse(&slow, &Content::Data, Some(&other)).unwrap().kid(),
+            kid
+        );
+    }
+
+    #[test]
     fn data_keys_and_ciphertexts_do_not_mix() {
         let (aead, kid, _) = setup();
         let dk = Content::DataKey {
@@ -274,15 +344,18 @@ mod tests {
         };
         let blob = seal(&aead, kid, 1, &dk, &[1; 32], None, [1; 12]);
         assert!(matches!(
-            parse(&blob, &Content::Data),
+            parse(&blob, &Content::Data, None),
             Err(Error::Malformed { .. })
         ));
         assert_eq!(
-            &*parse(&blob, &dk).unwrap().open(&aead, None).unwrap(),
+            &*parse(&blob, &dk, None).unwrap().open(&aead, None).unwrap(),
             &[1; 32]
         );
         let ct = seal(&aead, kid, 1, &Content::Data, b"x", None, [1; 12]);
-        assert!(matches!(parse(&ct, &dk), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            parse(&ct, &dk, None),
+            Err(Error::Malformed { .. })
+        ));
     }
 
     #[test]
@@ -305,26 +378,26 @@ mod tests {
                 let Ok(s) = String::from_utf8(m) else {
                     continue;
                 };
-                let r = parse(&s, &Content::Data).and_then(|j| j.open(&aead, None));
+                let r = parse(&s, &Content::Data, None).and_then(|j| j.open(&aead, None));
                 assert!(r.is_err(), "altered byte {i} accepted");
             }
         }
         for n in 0..bytes.len() {
-            let r = parse(&t[..n], &Content::Data).and_then(|j| j.open(&aead, None));
+            let r = parse(&t[..n], &Content::Data, None).and_then(|j| j.open(&aead, None));
             assert!(r.is_err(), "truncated to {n} accepted");
         }
         let mut other = [0u8; 32];
         rng.fill_bytes(&mut other);
         let wrong = Aead::new(&other).unwrap();
         assert!(
-            parse(&t, &Content::Data)
+            parse(&t, &Content::Data, None)
                 .unwrap()
                 .open(&wrong, None)
                 .is_err()
         );
         let small = Aead::new(&other[..16]).unwrap();
         assert!(
-            parse(&t, &Content::Data)
+            parse(&t, &Content::Data, None)
                 .unwrap()
                 .open(&small, None)
                 .is_err()

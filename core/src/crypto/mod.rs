@@ -4,4 +4,5 @@ pub mod aead;
 pub mod hierarchy;
 pub mod jwe;
 pub mod jws;
+pub mod kdf;
 pub mod sign;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::crypto::aead::Aead;
 use crate::crypto::hierarchy::{DomainKek, RootKey};
+use crate::crypto::jwe::KnownHeader;
 use crate::error::Error;
 use crate::ids::{DomainId, KeyId};
 use crate::key::material::{Material, PublicKey};
@@ -22,8 +23,8 @@ use crate::store::record::{KeyRecord, StoredMaterial};
 
 /// A key ready for use.
 pub enum Unsealed {
-    /// An AES key, keyed once.
-    Oct(Aead),
+    /// An AES key, keyed once, with the JWE header its ciphertexts carry.
+    Oct { aead: Aead, header: KnownHeader },
     /// An asymmetric private key and its public key.
     Private {
         material: Material,
@@ -36,7 +37,7 @@ pub enum Unsealed {
 impl Unsealed {
     pub fn public(&self) -> Option<&PublicKey> {
         match self {
-            Unsealed::Oct(_) => None,
+            Unsealed::Oct { .. } => None,
             Unsealed::Private { public, .. } | Unsealed::Public(public) => Some(public),
         }
     }
@@ -45,7 +46,7 @@ impl Unsealed {
 impl std::fmt::Debug for Unsealed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Unsealed::Oct(_) => "Unsealed::Oct(redacted)",
+            Unsealed::Oct { .. } => "Unsealed::Oct(redacted)",
             Unsealed::Private { .. } => "Unsealed::Private(redacted)",
             Unsealed::Public(_) => "Unsealed::Public",
         })
@@ -119,7 +120,9 @@ impl Keyring {
                 let material =
                     Material::from_sealable_bytes(record.spec, &bytes).map_err(|_| corrupted())?;
                 if let Some(oct) = material.as_oct() {
-                    return Aead::new(oct).map(Unsealed::Oct).ok_or_else(corrupted);
+                    let aead = Aead::new(oct).ok_or_else(corrupted)?;
+                    let header = KnownHeader::data(aead.key_bits(), record.id, record.version);
+                    return Ok(Unsealed::Oct { aead, header });
                 }
                 let public_key = material.public_key().ok_or_else(corrupted)?;
                 // The clear public part must be the private key's own: a mismatch would let

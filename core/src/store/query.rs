@@ -100,15 +100,13 @@ impl KeyStore {
         check_context(context)?;
         let (record, unsealed) =
             self.usable(domain, key, Operation::Encrypt, Usage::Protect, "encrypt")?;
-        let Unsealed::Oct(aead) = &*unsealed else {
+        let Unsealed::Oct { aead, header } = &*unsealed else {
             return Err(not_symmetric(record, "encrypt"));
         };
         let nonce = random_nonce(rng);
-        Ok(jwe::seal(
+        Ok(jwe::seal_known(
             aead,
-            key,
-            record.version,
-            &Content::Data,
+            header,
             plaintext,
             context.map(str::as_bytes),
             nonce,
@@ -161,7 +159,7 @@ impl KeyStore {
             Usage::Protect,
             "create a data key",
         )?;
-        let Unsealed::Oct(aead) = &*unsealed else {
+        let Unsealed::Oct { aead, .. } = &*unsealed else {
             return Err(not_symmetric(record, "create a data key"));
         };
         let mut plaintext = Zeroizing::new(vec![0u8; usize::try_from(bits / 8).unwrap_or(0)]);
@@ -337,10 +335,10 @@ impl KeyStore {
             ));
         }
         let (record, unsealed) = self.usable(domain, key, op, Usage::Process, action)?;
-        let Unsealed::Oct(aead) = &*unsealed else {
+        let Unsealed::Oct { aead, header } = &*unsealed else {
             return Err(not_symmetric(record, action));
         };
-        let parsed = jwe::parse(token, content)?;
+        let parsed = jwe::parse(token, content, Some(header))?;
         if parsed.kid() != key {
             return Err(Error::WrongKey {
                 what: what.into(),
