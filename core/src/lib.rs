@@ -11,6 +11,7 @@ pub mod error;
 pub mod iam;
 pub mod ids;
 pub mod key;
+pub mod replication;
 pub mod store;
 pub mod time;
 

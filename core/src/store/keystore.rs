@@ -29,19 +29,24 @@ impl KeyStore {
 
     /// A store loaded from a state snapshot ([`State::encode`]), every key unsealed.
     pub fn from_snapshot(root: RootKey, snapshot: &[u8]) -> Result<Self, Error> {
+        let mut store = KeyStore::new(root);
+        store.restore(snapshot)?;
+        Ok(store)
+    }
+
+    /// Replaces the whole state by a snapshot (a follower too far behind its leader).
+    pub fn restore(&mut self, snapshot: &[u8]) -> Result<(), Error> {
         let state = State::decode(snapshot)?;
         let mut keyring = Keyring::default();
         for domain in state.domains() {
-            keyring.add_domain(&root, domain);
+            keyring.add_domain(&self.root, domain);
             for record in domain.keys.values() {
                 keyring.refresh_key(domain.id, record);
             }
         }
-        Ok(KeyStore {
-            root,
-            state,
-            keyring,
-        })
+        self.state = state;
+        self.keyring = keyring;
+        Ok(())
     }
 
     pub fn state(&self) -> &State {

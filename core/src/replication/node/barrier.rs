@@ -1,0 +1,154 @@
+//! Barriers: before a node answers "not found", it makes sure it is not merely behind.
+//!
+//! A node asks the voters how far they are, fetches the committed entries it lacks from a
+//! peer that has them (the leader may be gone: a zone was lost), and answers once it has
+//! applied as much as any peer that replied, or when the barrier times out.
+
+use std::collections::BTreeSet;
+
+use super::Node;
+use crate::replication::config::NodeId;
+use crate::replication::io::Output;
+use crate::replication::log::{Entry, Index};
+use crate::replication::message::Message;
+use crate::time::Timestamp;
+
+#[derive(Debug)]
+pub(super) struct Barrier {
+    pub deadline: Timestamp,
+    /// The highest index a peer reported applied, and that peer.
+    target: Index,
+    source: Option<NodeId>,
+    waiting_for: BTreeSet<NodeId>,
+}
+
+impl Node {
+    pub(super) fn start_barrier(&mut self, id: u64) {
+        let peers: BTreeSet<NodeId> = self.other_voters().into_iter().collect();
+        if self.is_leader() && self.leader_has_committed_own_term() || peers.is_empty() {
+            self.outputs.push_back(Output::BarrierDone { id });
+            return;
+        }
+        for peer in &peers {
+            self.send(*peer, Message::Probe { nonce: id });
+        }
+        self.barriers.insert(
+            id,
+            Barrier {
+                deadline: self.now.saturating_add(self.timing.barrier_timeout),
+                target: self.applied,
+                source: None,
+                waiting_for: peers,
+            },
+        );
+    }
+
+    fn leader_has_committed_own_term(&self) -> bool {
+        self.log.term_at(self.commit) == Some(self.hard.term)
+    }
+
+    pub(super) fn on_probe(&mut self, from: NodeId, nonce: u64) {
+        let msg = Message::ProbeReply {
+            nonce,
+            commit: self.commit,
+            applied: self.applied,
+        };
+        self.send(from, msg);
+    }
+
+    pub(super) fn on_probe_reply(
+        &mut self,
+        from: NodeId,
+        nonce: u64,
+        _commit: Index,
+        applied: Index,
+    ) {
+        let Some(b) = self.barriers.get_mut(&nonce) else {
+            return;
+        };
+        b.waiting_for.remove(&from);
+        if applied > b.target {
+            b.target = applied;
+            b.source = Some(from);
+        }
+        if applied > self.applied {
+            self.send(
+                from,
+                Message::Fetch {
+                    from: self.applied + 1,
+                },
+            );
+        }
+    }
+
+    pub(super) fn on_fetch(&mut self, from: NodeId, index: Index) {
+        if index <= self.log.base_index() || index > self.commit {
+            return;
+        }
+        let count = usize::try_from(self.commit - index + 1).unwrap_or(usize::MAX);
+        let entries = self
+            .log
+            .slice(index, count.min(self.timing.max_batch))
+            .to_vec();
+        let msg = Message::Committed {
+            entries,
+            commit: self.commit,
+        };
+        self.send(from, msg);
+    }
+
+    /// Committed entries from a peer: every log that has them has them identically, so they
+    /// can be taken from anyone.
+    pub(super) fn on_committed(&mut self, entries: Vec<Entry>, commit: Index) {
+        let Some(first) = entries.first() else {
+            return;
+        };
+        if first.index > self.log.last_index() + 1 {
+            return;
+        }
+        let last = entries.last().map_or(0, |e| e.index);
+        debug_assert!(last <= commit, "only committed entries are fetched");
+        self.merge_entries(entries);
+        let known = last.min(commit).min(self.log.last_index());
+        if known > self.commit {
+            self.commit = known;
+        }
+        // Fetch on while some barrier still waits for more.
+        self.apply_committed();
+        let wanted = self
+            .barriers
+            .values()
+            .filter_map(|b| b.source.map(|s| (b.target, s)))
+            .max();
+        if let Some((target, source)) = wanted
+            && target > self.applied
+        {
+            self.send(
+                source,
+                Message::Fetch {
+                    from: self.applied + 1,
+                },
+            );
+        }
+    }
+
+    /// Answers barriers that are satisfied or out of time.
+    pub(super) fn settle_barriers(&mut self) {
+        let now = self.now;
+        let applied = self.applied;
+        let done: Vec<u64> = self
+            .barriers
+            .iter()
+            .filter(|(_, b)| (b.waiting_for.is_empty() && applied >= b.target) || b.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in done {
+            self.barriers.remove(&id);
+            self.outputs.push_back(Output::BarrierDone { id });
+        }
+    }
+
+    pub(super) fn expire_barriers(&mut self) {
+        self.settle_barriers();
+    }
+}
