@@ -2,6 +2,7 @@
 //! state machine (DESIGN §5). See [`node`] for the protocol and [`storage`] for the bytes a
 //! driver writes.
 
+pub mod bugs;
 pub mod config;
 pub mod io;
 pub mod log;
@@ -11,6 +12,7 @@ pub mod snapshot;
 pub mod storage;
 pub mod timing;
 
+pub use bugs::PlantedBugs;
 pub use config::{ClusterConfig, NodeId, NodeInfo, Role};
 pub use io::{HardState, Input, Output, PersistBatch, Recovered};
 pub use log::{Entry, Index, Payload, Term};

@@ -23,6 +23,8 @@ pub struct Timing {
     pub max_batch: usize,
     /// Most entries sent to a follower beyond what it acknowledged (flow control).
     pub max_inflight: u64,
+    /// Bugs switched on for the simulator's checker tests; none outside `planted-bugs`.
+    pub bugs: crate::replication::bugs::PlantedBugs,
 }
 
 impl Default for Timing {
@@ -36,6 +38,7 @@ impl Default for Timing {
             snapshot_every: 10_000,
             max_batch: 512,
             max_inflight: 8192,
+            bugs: crate::replication::bugs::PlantedBugs::default(),
         }
     }
 }

@@ -101,6 +101,7 @@ impl Node {
             Ok(index) => {
                 if let Some(p) = self.proposals.get_mut(&request) {
                     p.acked = Some(index);
+                    self.touched.push(request);
                 }
                 self.complete_proposals();
             }
@@ -114,17 +115,18 @@ impl Node {
 
     /// Answers every write that is acknowledged by the leader and applied here: the answer
     /// is built from this node's state, so the client can read its write from this node.
+    /// Only proposals that changed since the last call are looked at (`touched`), so a
+    /// leader with thousands of writes in flight does not rescan them all on every message.
     pub(super) fn complete_proposals(&mut self) {
-        let done: Vec<u64> = self
-            .proposals
-            .iter()
-            .filter(|(_, p)| matches!((p.acked, &p.outcome), (Some(a), Some((i, _))) if a == *i))
-            .map(|(r, _)| *r)
-            .collect();
-        for request in done {
-            let p = self.proposals.remove(&request).expect("listed above");
-            let (index, outcome) = p.outcome.expect("filtered on it");
-            self.reply(request, Ok((index, outcome)));
+        for request in std::mem::take(&mut self.touched) {
+            let done = self.proposals.get(&request).is_some_and(
+                |p| matches!((p.acked, &p.outcome), (Some(a), Some((i, _))) if a == *i),
+            );
+            if done {
+                let p = self.proposals.remove(&request).expect("checked above");
+                let (index, outcome) = p.outcome.expect("checked above");
+                self.reply(request, Ok((index, outcome)));
+            }
         }
     }
 

@@ -55,6 +55,9 @@ impl Node {
         if commit > self.commit {
             self.commit = commit;
         }
+        // Apply before answering: the reply tells the leader what this node serves, which is
+        // what lets it acknowledge writes (a voter of every zone must have applied them).
+        self.apply_committed();
         self.reply_append(from, AppendResult::Matched { last: last_new });
     }
 
@@ -114,7 +117,11 @@ impl Node {
     fn reply_append(&mut self, to: NodeId, result: AppendResult) {
         let msg = Message::AppendReply {
             result,
-            persisted: self.persist.persisted().min(self.leader_match),
+            persisted: if self.timing.bugs.ack_before_fsync() {
+                self.leader_match
+            } else {
+                self.persist.persisted().min(self.leader_match)
+            },
             applied: self.applied,
         };
         self.send(to, msg);

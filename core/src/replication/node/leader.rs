@@ -270,7 +270,16 @@ impl Node {
                 .voter_ids()
                 .filter(|id| matched(*id) >= n)
                 .collect();
-            if self.config.is_commit_quorum(&holders) {
+            let own_zone = self.config.node(self.id).map(|n| n.zone.clone());
+            let committed = if self.timing.bugs.commit_in_one_zone() {
+                self.config
+                    .voters()
+                    .filter(|n| Some(&n.zone) == own_zone.as_ref())
+                    .all(|n| holders.contains(&n.id))
+            } else {
+                self.config.is_commit_quorum(&holders)
+            };
+            if committed {
                 self.commit = n;
                 if let RoleState::Leader(l) = &mut self.role {
                     l.dirty = true;
@@ -310,7 +319,8 @@ impl Node {
                 .voter_ids()
                 .filter(|id| applied(*id) >= n)
                 .collect();
-            if self.config.covers_every_zone(&holders) {
+            if self.timing.bugs.ack_before_remote_apply() || self.config.covers_every_zone(&holders)
+            {
                 ack = n;
                 break;
             }
@@ -328,6 +338,7 @@ impl Node {
             if origin == self.id {
                 if let Some(p) = self.proposals.get_mut(&request) {
                     p.acked = Some(index);
+                    self.touched.push(request);
                 }
             } else {
                 self.send(

@@ -118,6 +118,8 @@ pub struct Node {
     /// The latest snapshot (durable, or being made durable).
     snapshot: Option<Snapshot>,
     proposals: BTreeMap<u64, Proposal>,
+    /// Proposals whose state changed since they were last checked for completion.
+    touched: Vec<u64>,
     barriers: BTreeMap<u64, barrier::Barrier>,
 }
 
@@ -179,6 +181,7 @@ impl Node {
             outputs: VecDeque::new(),
             snapshot: recovered.snapshot,
             proposals: BTreeMap::new(),
+            touched: Vec::new(),
             barriers: BTreeMap::new(),
         };
         node.reset_election_timer();
@@ -448,7 +451,11 @@ impl Node {
 
     /// Applies every committed entry this node has.
     fn apply_committed(&mut self) {
-        let upto = self.commit.min(self.log.last_index());
+        let upto = if self.timing.bugs.apply_before_commit() {
+            self.log.last_index()
+        } else {
+            self.commit.min(self.log.last_index())
+        };
         while self.applied < upto {
             let index = self.applied + 1;
             let entry = self
@@ -466,6 +473,7 @@ impl Node {
                     && let Some(p) = self.proposals.get_mut(request)
                 {
                     p.outcome = Some((index, outcome));
+                    self.touched.push(*request);
                 }
             }
             self.applied = index;

@@ -1,0 +1,57 @@
+//! Bugs planted on purpose, to prove that the simulator's oracles catch them.
+//!
+//! A checker is trusted only once it has caught a bug planted on purpose (DESIGN §8). The
+//! switches exist only with the `planted-bugs` feature, which the tests of `sim` and
+//! `scenarios` enable and the `cairn` binary never does: in every build operators run, this
+//! type has no fields and every switch reads `false`.
+
+/// Which bugs are switched on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlantedBugs {
+    /// A follower reports entries as persisted as soon as it receives them, before its disk
+    /// confirms them (breaks G1; a crash then loses acknowledged writes).
+    #[cfg(feature = "planted-bugs")]
+    pub ack_before_fsync: bool,
+    /// The leader commits once the entry is on disk on voters of its own zone only (breaks
+    /// G1 and, after a zone loss, G3).
+    #[cfg(feature = "planted-bugs")]
+    pub commit_in_one_zone: bool,
+    /// Followers apply entries as soon as they receive them, before they are committed
+    /// (breaks G8 when a leader change replaces uncommitted entries).
+    #[cfg(feature = "planted-bugs")]
+    pub apply_before_commit: bool,
+    /// The leader acknowledges a write once committed, without waiting for a voter of every
+    /// zone to apply it (breaks read-your-writes across zones, G3).
+    #[cfg(feature = "planted-bugs")]
+    pub ack_before_remote_apply: bool,
+}
+
+impl PlantedBugs {
+    pub fn ack_before_fsync(&self) -> bool {
+        #[cfg(feature = "planted-bugs")]
+        return self.ack_before_fsync;
+        #[cfg(not(feature = "planted-bugs"))]
+        false
+    }
+
+    pub fn commit_in_one_zone(&self) -> bool {
+        #[cfg(feature = "planted-bugs")]
+        return self.commit_in_one_zone;
+        #[cfg(not(feature = "planted-bugs"))]
+        false
+    }
+
+    pub fn apply_before_commit(&self) -> bool {
+        #[cfg(feature = "planted-bugs")]
+        return self.apply_before_commit;
+        #[cfg(not(feature = "planted-bugs"))]
+        false
+    }
+
+    pub fn ack_before_remote_apply(&self) -> bool {
+        #[cfg(feature = "planted-bugs")]
+        return self.ack_before_remote_apply;
+        #[cfg(not(feature = "planted-bugs"))]
+        false
+    }
+}

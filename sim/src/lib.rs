@@ -1,0 +1,1 @@
+//! Deterministic simulation of Cairn regions (being written).
