@@ -24,6 +24,10 @@ pub struct PlantedBugs {
     /// zone to apply it (breaks read-your-writes across zones, G3).
     #[cfg(feature = "planted-bugs")]
     pub ack_before_remote_apply: bool,
+    /// Preparing a key copies its plaintext material into the command, hence into the log,
+    /// replication messages, snapshots and disks (breaks G6).
+    #[cfg(feature = "planted-bugs")]
+    pub leak_material: bool,
 }
 
 impl PlantedBugs {
@@ -44,6 +48,13 @@ impl PlantedBugs {
     pub fn apply_before_commit(&self) -> bool {
         #[cfg(feature = "planted-bugs")]
         return self.apply_before_commit;
+        #[cfg(not(feature = "planted-bugs"))]
+        false
+    }
+
+    pub fn leak_material(&self) -> bool {
+        #[cfg(feature = "planted-bugs")]
+        return self.leak_material;
         #[cfg(not(feature = "planted-bugs"))]
         false
     }

@@ -66,6 +66,9 @@ pub struct NewKey {
     pub operations: Operations,
     pub origin: Origin,
     pub material: StoredMaterial,
+    /// Filled only by the planted `leak_material` bug, to prove the G6 checker works.
+    #[cfg(feature = "planted-bugs")]
+    pub leaked: Vec<u8>,
 }
 
 impl Command {

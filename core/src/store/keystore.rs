@@ -15,6 +15,7 @@ pub struct KeyStore {
     pub(crate) root: RootKey,
     pub(crate) state: State,
     pub(crate) keyring: Keyring,
+    pub(crate) bugs: crate::replication::PlantedBugs,
 }
 
 impl KeyStore {
@@ -24,6 +25,7 @@ impl KeyStore {
             root,
             state: State::new(),
             keyring: Keyring::default(),
+            bugs: crate::replication::PlantedBugs::default(),
         }
     }
 
@@ -47,6 +49,11 @@ impl KeyStore {
         self.state = state;
         self.keyring = keyring;
         Ok(())
+    }
+
+    /// Switches on planted bugs (only with the `planted-bugs` feature do any exist).
+    pub fn set_planted_bugs(&mut self, bugs: crate::replication::PlantedBugs) {
+        self.bugs = bugs;
     }
 
     pub fn state(&self) -> &State {

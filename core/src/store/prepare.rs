@@ -109,6 +109,11 @@ impl KeyStore {
         let operations =
             Operations::for_new_key(spec.key_type(), has_private, requested.as_deref())?;
 
+        #[cfg(feature = "planted-bugs")]
+        let leaked = match (&imported, self.bugs.leak_material()) {
+            (Imported::Private(m), true) => m.to_sealable_bytes().to_vec(),
+            _ => Vec::new(),
+        };
         let material = match imported {
             Imported::Private(material) => StoredMaterial::Secret {
                 sealed: kek.seal_material(domain, id, 1, &material.to_sealable_bytes(), rng),
@@ -127,6 +132,8 @@ impl KeyStore {
             operations,
             origin,
             material,
+            #[cfg(feature = "planted-bugs")]
+            leaked,
         })))
     }
 

@@ -157,6 +157,8 @@ impl Node {
             ),
             None => (KeyStore::new(root), Log::new(0, 0, recovered.entries)),
         };
+        let mut store = store;
+        store.set_planted_bugs(timing.bugs);
         let base = log.base_index();
         let last = log.last_index();
         let mut node = Node {
