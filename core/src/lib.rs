@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod b64;
+pub mod backup;
 pub mod crypto;
 pub mod error;
 pub mod iam;

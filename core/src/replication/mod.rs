@@ -17,6 +17,6 @@ pub use config::{ClusterConfig, NodeId, NodeInfo, Role};
 pub use io::{HardState, Input, Output, PersistBatch, Recovered};
 pub use log::{Entry, Index, Payload, Term};
 pub use message::{Message, Packet};
-pub use node::{Node, NodeRng, Status};
+pub use node::{Lag, Node, NodeRng, Status};
 pub use snapshot::Snapshot;
 pub use timing::Timing;

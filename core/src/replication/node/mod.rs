@@ -23,6 +23,7 @@ mod client;
 mod election;
 mod follower;
 mod leader;
+mod observe;
 mod persist;
 #[cfg(test)]
 mod tests;
@@ -43,9 +44,11 @@ use crate::store::{KeyStore, Outcome};
 use crate::time::Timestamp;
 
 pub use leader::Progress;
+pub use observe::Lag;
 
-/// The RNG a node draws from (election jitter).
-pub type NodeRng = Box<dyn CryptoRng + Send>;
+/// The RNG a node draws from (election jitter). `Sync` so that a driver may share the node
+/// behind a lock between its event loop and request handlers.
+pub type NodeRng = Box<dyn CryptoRng + Send + Sync>;
 
 /// Where the node stands in elections.
 #[derive(Debug)]
@@ -239,6 +242,13 @@ impl Node {
         match &self.role {
             RoleState::Leader(l) => l.progress.clone(),
             _ => BTreeMap::new(),
+        }
+    }
+
+    fn progress_of(&self, id: NodeId) -> Option<&Progress> {
+        match &self.role {
+            RoleState::Leader(l) => l.progress.get(&id),
+            _ => None,
         }
     }
 
