@@ -170,6 +170,23 @@ pub fn recover(
         _ => None,
     };
     let (base_index, base_term) = snapshot.as_ref().map_or((0, 0), |s| (s.index, s.term));
+    let (entries, log_report) = decode_log(log, base_index, base_term);
+    report.torn_tail_bytes = log_report.torn_tail_bytes;
+    report.damaged_at = log_report.damaged_at;
+    let recovered = Recovered {
+        hard_state,
+        log_damaged: report.damaged_at.is_some() || report.snapshot_damaged,
+        snapshot,
+        entries,
+    };
+    (recovered, report)
+}
+
+/// The entries of a log file that follow (`base_index`, `base_term`): records replayed in
+/// order (truncations included), keeping the contiguous run after the base. Drivers also use
+/// it to rewrite a log after a compaction.
+pub fn decode_log(log: &[u8], base_index: Index, base_term: u64) -> (Vec<Entry>, RecoveryReport) {
+    let mut report = RecoveryReport::default();
 
     let mut entries: Vec<Entry> = Vec::new();
     let mut at = 0;
@@ -220,13 +237,7 @@ pub fn recover(
     if entries.first().is_some_and(|e| e.index != base_index + 1) {
         entries.clear();
     }
-    let recovered = Recovered {
-        hard_state,
-        log_damaged: report.damaged_at.is_some() || report.snapshot_damaged,
-        snapshot,
-        entries,
-    };
-    (recovered, report)
+    (entries, report)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod validate;
 
 pub use command::{Applied, Command, NewKey, Outcome};
 pub use keystore::KeyStore;
+pub use prepare::PreparedMaterial;
 pub use record::{KeyRecord, Origin, StoredMaterial};
 pub use state::State;
 

@@ -36,13 +36,25 @@ impl KeyStore {
         Ok(Command::CreateDomain { id, sealed_kek })
     }
 
-    /// Creates (generates) or imports a key, as `POST /v1/servicekey` asks.
+    /// Creates (generates) or imports a key, as `POST /v1/servicekey` asks: both halves of
+    /// the preparation, [`KeyStore::prepare_material`] then [`KeyStore::seal_key`].
     pub fn prepare_key<R: CryptoRng + ?Sized>(
         &self,
         domain: DomainId,
         req: &CreateImportServiceKeyRequest,
         rng: &mut R,
     ) -> Result<Command, Error> {
+        let prepared = KeyStore::prepare_material(req, rng)?;
+        self.seal_key(domain, req, prepared, rng)
+    }
+
+    /// The half of a key's preparation that needs no state: checking the request and
+    /// generating (or importing) the material. RSA generation takes up to seconds, so drivers
+    /// run this away from the node and only [`KeyStore::seal_key`] against it.
+    pub fn prepare_material<R: CryptoRng + ?Sized>(
+        req: &CreateImportServiceKeyRequest,
+        rng: &mut R,
+    ) -> Result<PreparedMaterial, Error> {
         validate::name("name", &req.name, NAME_MAX)?;
         if let Some(context) = &req.context {
             validate::text("context", context, CONTEXT_MAX)?;
@@ -65,16 +77,6 @@ impl KeyStore {
                 "Cairn keys are never extractable: key material does not leave the service",
             ));
         }
-        let d = self.state.domain(domain)?;
-        let id = match req.id {
-            Some(uuid) => KeyId::from_uuid(uuid),
-            None => KeyId::random(rng),
-        };
-        if d.keys.contains_key(&id) {
-            return Err(Error::KeyExists(id));
-        }
-        let kek = self.keyring.kek(domain)?;
-
         let (origin, imported) = match &req.keys {
             None => {
                 let kind = req.kind.ok_or_else(|| {
@@ -108,7 +110,37 @@ impl KeyStore {
         });
         let operations =
             Operations::for_new_key(spec.key_type(), has_private, requested.as_deref())?;
+        Ok(PreparedMaterial {
+            origin,
+            imported,
+            operations,
+        })
+    }
 
+    /// The half of a key's preparation that needs the state: its id, and its material sealed
+    /// under the domain KEK. Fast.
+    pub fn seal_key<R: CryptoRng + ?Sized>(
+        &self,
+        domain: DomainId,
+        req: &CreateImportServiceKeyRequest,
+        prepared: PreparedMaterial,
+        rng: &mut R,
+    ) -> Result<Command, Error> {
+        let d = self.state.domain(domain)?;
+        let id = match req.id {
+            Some(uuid) => KeyId::from_uuid(uuid),
+            None => KeyId::random(rng),
+        };
+        if d.keys.contains_key(&id) {
+            return Err(Error::KeyExists(id));
+        }
+        let kek = self.keyring.kek(domain)?;
+        let PreparedMaterial {
+            origin,
+            imported,
+            operations,
+        } = prepared;
+        let spec = imported.spec();
         #[cfg(feature = "planted-bugs")]
         let leaked = match (&imported, self.bugs.leak_material()) {
             (Imported::Private(m), true) => m.to_sealable_bytes().to_vec(),
@@ -199,6 +231,20 @@ impl KeyStore {
         policy.validate()?;
         self.state.domain(domain)?;
         Ok(Command::PutPolicy { domain, policy })
+    }
+}
+
+/// Checked, generated or imported material of a new key, not yet sealed; never serialized,
+/// zeroized on drop (the material types wipe themselves).
+pub struct PreparedMaterial {
+    origin: Origin,
+    imported: Imported,
+    operations: Operations,
+}
+
+impl std::fmt::Debug for PreparedMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PreparedMaterial({}, redacted)", self.imported.spec())
     }
 }
 
