@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod os_rng;
+pub mod runtime;
 pub mod storage;
-pub mod transport;
 pub mod tls;
+pub mod transport;

@@ -14,6 +14,7 @@ pub mod validate;
 pub use command::{Applied, Command, NewKey, Outcome};
 pub use keystore::KeyStore;
 pub use prepare::PreparedMaterial;
+pub use query::{DataKey, SigningKey, VerifyingKey};
 pub use record::{KeyRecord, Origin, StoredMaterial};
 pub use state::State;
 

@@ -45,7 +45,7 @@ impl KeyStore {
         rng: &mut R,
     ) -> Result<Command, Error> {
         let prepared = KeyStore::prepare_material(req, rng)?;
-        self.seal_key(domain, req, prepared, rng)
+        self.seal_key(domain, req, &prepared, rng)
     }
 
     /// The half of a key's preparation that needs no state: checking the request and
@@ -123,7 +123,7 @@ impl KeyStore {
         &self,
         domain: DomainId,
         req: &CreateImportServiceKeyRequest,
-        prepared: PreparedMaterial,
+        prepared: &PreparedMaterial,
         rng: &mut R,
     ) -> Result<Command, Error> {
         let d = self.state.domain(domain)?;
@@ -140,6 +140,7 @@ impl KeyStore {
             imported,
             operations,
         } = prepared;
+        let (origin, operations) = (*origin, *operations);
         let spec = imported.spec();
         #[cfg(feature = "planted-bugs")]
         let leaked = match (&imported, self.bugs.leak_material()) {

@@ -41,6 +41,100 @@ pub const DATA_KEY_BITS: std::ops::RangeInclusive<i64> = 64..=4096;
 /// Random byte counts (OKMS: 1–4096).
 pub const RANDOM_BYTES: std::ops::RangeInclusive<u32> = 1..=4096;
 
+/// A key allowed to sign, holding its unsealed material (zeroized with the last handle).
+pub struct SigningKey {
+    id: KeyId,
+    spec: crate::key::spec::KeySpec,
+    unsealed: Arc<Unsealed>,
+}
+
+impl SigningKey {
+    /// Signs `message` (or a digest, with `is_digest`), returning the signature as the
+    /// format asks: standard base64 for `raw`, a compact JWS for `jws` and `jwt`.
+    pub fn sign<R: CryptoRng + ?Sized>(
+        &self,
+        alg: SignatureAlgorithm,
+        message: &[u8],
+        is_digest: bool,
+        format: SignatureFormat,
+        rng: &mut R,
+    ) -> Result<String, Error> {
+        check_plaintext("message", message)?;
+        let Unsealed::Private { material, .. } = &*self.unsealed else {
+            return Err(sign::mismatch(self.id, alg, self.spec));
+        };
+        match format {
+            SignatureFormat::Raw => {
+                let signature = sign::sign(self.id, material, alg, message, is_digest, rng)?;
+                Ok(b64::encode_std(&signature))
+            }
+            SignatureFormat::Jws | SignatureFormat::Jwt => {
+                if is_digest {
+                    return Err(Error::invalid(
+                        "isdigest",
+                        format!(
+                            "a {} signs the message itself, not a digest",
+                            format_name(format)
+                        ),
+                    ));
+                }
+                jws::sign_compact(self.id, material, alg, message, format.typ(), rng)
+            }
+        }
+    }
+}
+
+/// A key allowed to verify, holding its public key.
+pub struct VerifyingKey {
+    id: KeyId,
+    spec: crate::key::spec::KeySpec,
+    unsealed: Arc<Unsealed>,
+}
+
+impl VerifyingKey {
+    /// See [`KeyStore::verify`].
+    pub fn verify(
+        &self,
+        alg: Option<SignatureAlgorithm>,
+        message: Option<&[u8]>,
+        is_digest: bool,
+        signature: &str,
+    ) -> Result<bool, Error> {
+        if let Some(message) = message {
+            check_plaintext("message", message)?;
+        }
+        let Some(public) = self.unsealed.public() else {
+            let alg = alg.unwrap_or(SignatureAlgorithm::Es256);
+            return Err(sign::mismatch(self.id, alg, self.spec));
+        };
+        if signature.contains('.') {
+            if is_digest {
+                return Err(Error::invalid(
+                    "isdigest",
+                    "a JWS is verified against its payload, not a digest".into(),
+                ));
+            }
+            return jws::verify_compact(self.id, public, signature, alg, message);
+        }
+        let alg = alg.ok_or_else(|| {
+            Error::invalid(
+                "alg",
+                "a raw signature needs the algorithm that made it".into(),
+            )
+        })?;
+        let message = message.ok_or_else(|| {
+            Error::invalid(
+                "message",
+                "a raw signature is verified against a message".into(),
+            )
+        })?;
+        let Some(signature) = b64::decode_std(signature) else {
+            return Err(Error::malformed("signature", "not standard base64"));
+        };
+        sign::verify(self.id, public, alg, message, is_digest, &signature)
+    }
+}
+
 /// A new data key: its plaintext for the caller, and the blob to store beside the data.
 pub struct DataKey {
     pub plaintext: Zeroizing<Vec<u8>>,
@@ -205,30 +299,8 @@ impl KeyStore {
         format: SignatureFormat,
         rng: &mut R,
     ) -> Result<String, Error> {
-        check_plaintext("message", message)?;
-        let (record, unsealed) =
-            self.usable(domain, key, Operation::Sign, Usage::Protect, "sign")?;
-        let Unsealed::Private { material, .. } = &*unsealed else {
-            return Err(sign::mismatch(key, alg, record.spec));
-        };
-        match format {
-            SignatureFormat::Raw => {
-                let signature = sign::sign(key, material, alg, message, is_digest, rng)?;
-                Ok(b64::encode_std(&signature))
-            }
-            SignatureFormat::Jws | SignatureFormat::Jwt => {
-                if is_digest {
-                    return Err(Error::invalid(
-                        "isdigest",
-                        format!(
-                            "a {} signs the message itself, not a digest",
-                            format_name(format)
-                        ),
-                    ));
-                }
-                jws::sign_compact(key, material, alg, message, format.typ(), rng)
-            }
-        }
+        self.signing_key(domain, key)?
+            .sign(alg, message, is_digest, format, rng)
     }
 
     /// Verifies a raw signature (base64, with `alg` and `message`) or a compact JWS (with
@@ -243,40 +315,31 @@ impl KeyStore {
         is_digest: bool,
         signature: &str,
     ) -> Result<bool, Error> {
-        if let Some(message) = message {
-            check_plaintext("message", message)?;
-        }
+        self.verifying_key(domain, key)?
+            .verify(alg, message, is_digest, signature)
+    }
+
+    /// A key that may sign now, detached from the store: a driver takes it under its lock and
+    /// signs after releasing it (an RSA signature takes milliseconds).
+    pub fn signing_key(&self, domain: DomainId, key: KeyId) -> Result<SigningKey, Error> {
+        let (record, unsealed) =
+            self.usable(domain, key, Operation::Sign, Usage::Protect, "sign")?;
+        Ok(SigningKey {
+            id: key,
+            spec: record.spec,
+            unsealed,
+        })
+    }
+
+    /// A key that may verify now, detached from the store.
+    pub fn verifying_key(&self, domain: DomainId, key: KeyId) -> Result<VerifyingKey, Error> {
         let (record, unsealed) =
             self.usable(domain, key, Operation::Verify, Usage::Process, "verify")?;
-        let Some(public) = unsealed.public() else {
-            let alg = alg.unwrap_or(SignatureAlgorithm::Es256);
-            return Err(sign::mismatch(key, alg, record.spec));
-        };
-        if signature.contains('.') {
-            if is_digest {
-                return Err(Error::invalid(
-                    "isdigest",
-                    "a JWS is verified against its payload, not a digest".into(),
-                ));
-            }
-            return jws::verify_compact(key, public, signature, alg, message);
-        }
-        let alg = alg.ok_or_else(|| {
-            Error::invalid(
-                "alg",
-                "a raw signature needs the algorithm that made it".into(),
-            )
-        })?;
-        let message = message.ok_or_else(|| {
-            Error::invalid(
-                "message",
-                "a raw signature is verified against a message".into(),
-            )
-        })?;
-        let Some(signature) = b64::decode_std(signature) else {
-            return Err(Error::malformed("signature", "not standard base64"));
-        };
-        sign::verify(key, public, alg, message, is_digest, &signature)
+        Ok(VerifyingKey {
+            id: key,
+            spec: record.spec,
+            unsealed,
+        })
     }
 
     /// `len` random bytes (1–4096) from the node's RNG.

@@ -1,0 +1,9 @@
+//! The REST API over an in-memory backend, driven through the router.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod access;
+mod bad_input;
+mod lifecycle;
+mod openapi;
