@@ -100,6 +100,9 @@ mod tests {
         c.set_skew(-100);
         assert_eq!(c.now(1_002_000), Timestamp::from_millis(1011));
         assert_eq!(c.now(1_200_000), Timestamp::from_millis(1100));
-        assert_eq!(timestamp(micros_of(Timestamp::from_millis(42))), Timestamp::from_millis(42));
+        assert_eq!(
+            timestamp(micros_of(Timestamp::from_millis(42))),
+            Timestamp::from_millis(42)
+        );
     }
 }

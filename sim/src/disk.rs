@@ -13,7 +13,7 @@
 //! write, except that the write in progress may be torn: a prefix of the pending log bytes
 //! (cut inside a frame) and a prefix of the last pending hard-state slot reach the disk.
 //!
-//! On restart [`Disk::recover`] reads the files back with [`storage::recover`] and repairs
+//! On restart `Disk::recover` reads the files back with [`storage::recover`] and repairs
 //! the log as a real driver must: a torn tail is cut off, and so is everything from a damaged
 //! record on (otherwise new appends would sit behind the damage and be lost at the next
 //! restart).
@@ -92,6 +92,7 @@ enum Write {
     },
     HardState {
         slot: usize,
+        counter: u64,
         bytes: [u8; HARD_STATE_SLOT],
     },
     Snapshot {
@@ -129,6 +130,11 @@ pub struct DiskRecovery {
     pub bad_hard_slots: u8,
     /// Log bytes cut off by the repair (torn tail, or everything from a damaged record).
     pub log_bytes_cut: usize,
+    /// The hard state read back is older than the newest one that was synced: `(synced
+    /// counter, counter read)`. A corrupted newest slot does this; so does a crash that tears
+    /// the second of two slot writes pending in one fsync window (the slots alternate, so it
+    /// lands on the slot holding the newest synced state).
+    pub hard_state_rollback: Option<(u64, u64)>,
 }
 
 /// Counters of one disk.
@@ -140,12 +146,15 @@ pub struct DiskStats {
     pub compactions: u64,
 }
 
-/// `(index, term)` of the entries in the synced files.
+/// `(index, term)` of the entries in the synced files that a restart would read back.
 #[derive(Clone, Debug, Default)]
 struct SyncedIndex {
     first: Index,
     terms: VecDeque<Term>,
     snapshot: Option<(Index, Term)>,
+    /// The log has a damaged record: what is appended after it cannot be read back (until
+    /// a restart cuts the log there).
+    damaged: bool,
 }
 
 impl SyncedIndex {
@@ -162,6 +171,9 @@ impl SyncedIndex {
     }
 
     fn push(&mut self, index: Index, term: Term) {
+        if self.damaged {
+            return;
+        }
         if index < self.end() {
             // An entry at an index already held replaces the suffix (as recovery reads it).
             self.truncate(index);
@@ -180,20 +192,21 @@ impl SyncedIndex {
         }
     }
 
-    fn rebuild(&mut self, recovered: &Recovered) {
+    fn rebuild(&mut self, recovered: &Recovered, damaged: bool) {
+        self.damaged = damaged;
         self.snapshot = recovered.snapshot.as_ref().map(|s| (s.index, s.term));
         self.terms = recovered.entries.iter().map(|e| e.term).collect();
-        self.first = recovered.entries.first().map_or(
-            self.snapshot.map_or(1, |(i, _)| i + 1),
-            |e| e.index,
-        );
+        self.first = recovered
+            .entries
+            .first()
+            .map_or(self.snapshot.map_or(1, |(i, _)| i + 1), |e| e.index);
     }
 
     fn holds(&self, index: Index, term: Option<Term>) -> bool {
-        if let Some((si, st)) = self.snapshot {
-            if index < si || (index == si && term.is_none_or(|t| t == st)) {
-                return true;
-            }
+        if let Some((si, st)) = self.snapshot
+            && (index < si || (index == si && term.is_none_or(|t| t == st)))
+        {
+            return true;
         }
         index >= self.first
             && index < self.end()
@@ -218,6 +231,8 @@ pub struct Disk {
     snapshot: Option<Vec<u8>>,
     /// Counter of the last hard state written.
     counter: u64,
+    /// Counter of the newest hard state synced.
+    synced_counter: u64,
     pending: VecDeque<Pending>,
     /// How many pending outputs the running fsync covers (0: none running).
     in_flight: usize,
@@ -280,10 +295,16 @@ impl Disk {
     /// Whether the entry `(index, term)` survives a crash of this node right now: it is in
     /// the synced log, or covered by the synced snapshot. `term: None` asks about the index
     /// alone. A snapshot covers only committed entries, so for those it answers for the
-    /// committed entry at `index`. Corruption shows once injected (the index is rebuilt
-    /// from the bytes).
+    /// committed entry at `index`. Corruption shows once injected: entries from the damaged
+    /// record on — and any appended after it — are not held, as a restart would not read
+    /// them back.
     pub fn holds(&self, index: Index, term: Option<Term>) -> bool {
         self.index.holds(index, term)
+    }
+
+    /// A corrupted record sits in the synced log and no restart has found it yet.
+    pub fn has_unfound_damage(&self) -> bool {
+        self.index.damaged
     }
 
     /// The last index the synced files hold.
@@ -337,6 +358,7 @@ impl Disk {
             scan(DiskFile::HardState, &bytes);
             writes.push(Write::HardState {
                 slot: (self.counter % 2) as usize,
+                counter: self.counter,
                 bytes,
             });
         }
@@ -409,7 +431,14 @@ impl Disk {
                     self.index.push(index, term);
                 }
             }
-            Write::HardState { slot, bytes } => self.hard[slot] = bytes.to_vec(),
+            Write::HardState {
+                slot,
+                counter,
+                bytes,
+            } => {
+                self.hard[slot] = bytes.to_vec();
+                self.synced_counter = self.synced_counter.max(counter);
+            }
             Write::Snapshot { bytes, index, term } => {
                 self.snapshot = Some(bytes);
                 self.index.snapshot = Some((index, term));
@@ -419,18 +448,12 @@ impl Disk {
     }
 
     fn rewrite_log(&mut self, upto: Index) {
-        let (recovered, report) = storage::recover(&self.log, self.snapshot.as_deref(), (&[], &[]));
-        if report.snapshot_damaged {
-            // Without a readable snapshot the old records are all there is: keep them.
-            return;
-        }
-        let keep: Vec<_> = recovered
-            .entries
-            .into_iter()
-            .filter(|e| e.index > upto)
-            .collect();
-        // Bytes recovery could not read (a damaged record and what follows) are kept as
-        // they are, so that the damage is still found at the next restart.
+        // The synced snapshot is the base of the log (its bytes need not be decoded).
+        let (base_index, base_term) = self.index.snapshot.unwrap_or((0, 0));
+        let (entries, report) = storage::decode_log(&self.log, base_index, base_term);
+        let keep: Vec<_> = entries.into_iter().filter(|e| e.index > upto).collect();
+        // Bytes that could not be read (a damaged record and what follows) are kept as they
+        // are, so that the damage is still found at the next restart.
         let valid_end = report
             .damaged_at
             .unwrap_or(self.log.len() - report.torn_tail_bytes);
@@ -460,12 +483,12 @@ impl Disk {
                 match w {
                     Write::Append { bytes, .. } if !compacting => appended.extend_from_slice(bytes),
                     Write::Compact { .. } => compacting = true,
-                    Write::HardState { slot, bytes } => last_slot = Some((*slot, bytes)),
+                    Write::HardState { slot, bytes, .. } => last_slot = Some((*slot, bytes)),
                     _ => {}
                 }
             }
-            let frames = frames(&appended);
-            if let Some(&(start, len)) = rng.pick(&frames)
+            let appended_frames = frames(&appended);
+            if let Some(&(start, len)) = rng.pick(&appended_frames)
                 && len > 1
             {
                 let cut = start + 1 + rng.below(len as u64 - 1) as usize;
@@ -485,8 +508,8 @@ impl Disk {
         self.pending.clear();
         self.in_flight = 0;
         if damage.torn_log_bytes > 0 {
-            let (recovered, _) = self.read_back();
-            self.index.rebuild(&recovered);
+            let (recovered, report) = self.read_back();
+            self.index.rebuild(&recovered, report.damaged_at.is_some());
         }
         damage
     }
@@ -505,14 +528,20 @@ impl Disk {
         };
         let log_bytes_cut = self.log.len() - keep;
         self.log.truncate(keep);
-        self.counter = storage::decode_hard_state(&self.hard[0], &self.hard[1]).map_or(0, |(_, c)| c);
+        self.counter =
+            storage::decode_hard_state(&self.hard[0], &self.hard[1]).map_or(0, |(_, c)| c);
+        let hard_state_rollback =
+            (self.counter < self.synced_counter).then_some((self.synced_counter, self.counter));
+        self.synced_counter = self.counter;
         self.pending.clear();
         self.in_flight = 0;
-        self.index.rebuild(&recovered);
+        // The log was cut at any damage: what remains reads back whole.
+        self.index.rebuild(&recovered, false);
         let recovery = DiskRecovery {
             report,
             bad_hard_slots,
             log_bytes_cut,
+            hard_state_rollback,
         };
         (recovered, recovery)
     }
@@ -528,14 +557,18 @@ impl Disk {
         let (start, len) = frames[rng.below(frames.len() as u64 - 1) as usize];
         let at = start + 5 + rng.below(len as u64 - 5) as usize;
         self.log[at] ^= 1 << rng.below(8);
-        let (recovered, _) = self.read_back();
-        self.index.rebuild(&recovered);
+        let (recovered, report) = self.read_back();
+        self.index.rebuild(&recovered, report.damaged_at.is_some());
         Some(at)
     }
 
     /// Flips one bit in the CRC or payload of a hard-state slot. Returns the slot number,
     /// or `None` if that slot was never written.
-    pub(crate) fn corrupt_hard_state(&mut self, which: HardSlot, rng: &mut SimRng) -> Option<usize> {
+    pub(crate) fn corrupt_hard_state(
+        &mut self,
+        which: HardSlot,
+        rng: &mut SimRng,
+    ) -> Option<usize> {
         let counter = |s: &[u8]| storage::decode_hard_state(s, &[]).map(|(_, c)| c);
         let (c0, c1) = (counter(&self.hard[0]), counter(&self.hard[1]));
         let newest = if c1 > c0 { 1 } else { 0 };
@@ -595,7 +628,8 @@ mod tests {
             hard_state: Some(HardState {
                 term,
                 vote: Some(NodeId(0)),
-                commit: 0,
+                // Not 0: a torn slot whose missing bytes happen to be zeros would be whole.
+                commit: 5,
             }),
             truncate_from: None,
             entries,
@@ -647,7 +681,10 @@ mod tests {
             assert!(rec.report.torn_tail_bytes > 0, "round {round}: {rec:?}");
             // Entry 2 may have reached the disk whole; the torn frame is gone.
             assert!(indexes(&r).starts_with(&[(1, 1)]));
-            assert_eq!(d.synced_log().len(), synced + damage.torn_log_bytes - rec.log_bytes_cut);
+            assert_eq!(
+                d.synced_log().len(),
+                synced + damage.torn_log_bytes - rec.log_bytes_cut
+            );
             // A torn slot falls back to the older one.
             assert_eq!(r.hard_state.map(|h| h.term), Some(1));
             assert_eq!(rec.bad_hard_slots, 1);
@@ -666,10 +703,24 @@ mod tests {
     fn corruption_is_detected_and_the_log_cut_at_the_damage() {
         let mut rng = SimRng::new(2);
         let mut d = Disk::new();
-        d.persist(&batch(1, (1..=6).map(|i| entry(i, 1)).collect(), 1), &mut no_scan());
+        d.persist(
+            &batch(1, (1..=6).map(|i| entry(i, 1)).collect(), 1),
+            &mut no_scan(),
+        );
         d.start_fsync();
         d.complete_fsync();
         let at = d.corrupt_log(&mut rng).unwrap();
+        assert!(
+            !d.holds(6, Some(1)),
+            "the last record is never the one corrupted"
+        );
+        d.persist(&batch(2, vec![entry(7, 1)], 1), &mut no_scan());
+        d.start_fsync();
+        d.complete_fsync();
+        assert!(
+            !d.holds(7, Some(1)),
+            "appended behind the damage: lost at restart"
+        );
         let (r, rec) = d.recover();
         assert!(r.log_damaged);
         assert!(rec.report.damaged_at.is_some_and(|d| d <= at));
@@ -684,7 +735,28 @@ mod tests {
         d.corrupt_hard_state(HardSlot::Newest, &mut rng).unwrap();
         let (r, rec) = d.recover();
         assert_eq!(rec.bad_hard_slots, 1);
+        assert_eq!(rec.hard_state_rollback, Some((4, 3)));
         assert_eq!(r.hard_state.map(|h| h.term), Some(2));
+    }
+
+    /// The slots alternate by write, not by fsync: when two slot writes wait for one fsync
+    /// and a crash tears the second, it lands on the slot holding the newest synced hard
+    /// state, and recovery returns the one before. Reported to core.
+    #[test]
+    fn tearing_the_second_of_two_pending_slot_writes_rolls_the_hard_state_back() {
+        let mut rng = SimRng::new(1);
+        let mut d = Disk::new();
+        d.persist(&batch(1, vec![], 1), &mut no_scan()); // counter 1, slot 1
+        d.persist(&batch(2, vec![], 2), &mut no_scan()); // counter 2, slot 0
+        d.start_fsync();
+        d.complete_fsync();
+        d.persist(&batch(3, vec![], 3), &mut no_scan()); // counter 3, slot 1: lost
+        d.persist(&batch(4, vec![], 4), &mut no_scan()); // counter 4, slot 0: torn
+        let damage = d.crash(true, &mut rng);
+        assert!(damage.torn_hard_state);
+        let (r, rec) = d.recover();
+        assert_eq!(r.hard_state.map(|h| h.term), Some(1), "term 2 was synced");
+        assert_eq!(rec.hard_state_rollback, Some((2, 1)));
     }
 
     #[test]
@@ -692,7 +764,10 @@ mod tests {
         use std::sync::Arc;
         let config = crate::Topology::SMALL.cluster();
         let mut d = Disk::new();
-        d.persist(&batch(1, (1..=5).map(|i| entry(i, 1)).collect(), 1), &mut no_scan());
+        d.persist(
+            &batch(1, (1..=5).map(|i| entry(i, 1)).collect(), 1),
+            &mut no_scan(),
+        );
         let snapshot = Snapshot {
             index: 3,
             term: 1,
@@ -722,12 +797,19 @@ mod tests {
     #[ignore = "core storage: a corrupted frame header mid-log is taken for a torn tail"]
     fn a_corrupted_header_in_the_middle_is_damage() {
         let mut d = Disk::new();
-        d.persist(&batch(1, (1..=6).map(|i| entry(i, 1)).collect(), 1), &mut no_scan());
+        d.persist(
+            &batch(1, (1..=6).map(|i| entry(i, 1)).collect(), 1),
+            &mut no_scan(),
+        );
         d.start_fsync();
         d.complete_fsync();
         let (second, _) = frames(&d.log)[1];
         d.log[second + 1] ^= 0x40; // the length field of record 2
         let (r, report) = d.read_back();
-        assert!(r.log_damaged, "{report:?}, {} entries kept", r.entries.len());
+        assert!(
+            r.log_damaged,
+            "{report:?}, {} entries kept",
+            r.entries.len()
+        );
     }
 }

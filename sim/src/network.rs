@@ -297,7 +297,10 @@ mod tests {
         let mut rng = SimRng::new(1);
         assert_eq!(n.route(NodeId(3), NodeId(0), &mut rng), Fate::Cut);
         n.heal_link(NodeId(3), NodeId(0));
-        assert!(matches!(n.route(NodeId(3), NodeId(0), &mut rng), Fate::Deliver(..)));
+        assert!(matches!(
+            n.route(NodeId(3), NodeId(0), &mut rng),
+            Fate::Deliver(..)
+        ));
     }
 
     #[test]

@@ -86,6 +86,12 @@ impl SimRng {
         None
     }
 
+    /// The underlying generator, for core APIs that take a `CryptoRng` (ids drawn by the
+    /// workload).
+    pub fn crypto(&mut self) -> &mut ChaCha20Rng {
+        &mut self.0
+    }
+
     /// A fresh ChaCha20 generator seeded from this stream (for the core's RNGs).
     pub fn fork(&mut self) -> ChaCha20Rng {
         let mut seed = [0u8; 32];

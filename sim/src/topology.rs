@@ -105,8 +105,16 @@ mod tests {
             (Role::Learner, REMOTE_REGION, REMOTE_ZONE)
         );
         let l2 = &c.nodes[5];
-        assert_eq!((l2.role, l2.region.as_str()), (Role::Learner, PRIMARY_REGION));
-        assert!(c.nodes.iter().enumerate().all(|(i, n)| usize::from(n.id.0) == i));
+        assert_eq!(
+            (l2.role, l2.region.as_str()),
+            (Role::Learner, PRIMARY_REGION)
+        );
+        assert!(
+            c.nodes
+                .iter()
+                .enumerate()
+                .all(|(i, n)| usize::from(n.id.0) == i)
+        );
         let bare = Topology {
             voters_per_zone: 1,
             learners: 0,
