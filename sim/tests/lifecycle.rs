@@ -79,7 +79,6 @@ fn snapshots_compact_the_logs_and_restarts_read_them_back() {
 /// an empty disk, or a log cut at a damaged record) is never sent what it lost. Here the
 /// leader has compacted its log, so barrier fetches cannot fill the gap either.
 #[test]
-#[ignore = "core: the leader never resends below Progress::matched (replacement stays empty)"]
 fn a_replaced_host_catches_up_by_snapshot() {
     let mut sim = snapshotting(11);
     sim.run_for(Duration::from_secs(15));
@@ -96,7 +95,6 @@ fn a_replaced_host_catches_up_by_snapshot() {
 /// The same bug, without clients: nothing triggers the barrier fetches that otherwise
 /// hide it.
 #[test]
-#[ignore = "core: the leader never resends below Progress::matched (damaged follower stuck)"]
 fn a_node_with_a_damaged_log_catches_up_from_the_leader_alone() {
     let mut sim = Sim::new(common::config(5, Topology::FULL));
     sim.run_for(Duration::from_secs(5));

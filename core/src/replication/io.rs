@@ -17,6 +17,10 @@ use crate::store::{Command, Outcome};
 pub struct HardState {
     pub term: Term,
     pub vote: Option<NodeId>,
+    /// The node once lost its term and vote (both slots unreadable): it may have voted in a
+    /// term it no longer remembers, so it never votes again. Kept durable so that a later
+    /// restart does not forget it.
+    pub no_vote: bool,
     pub commit: Index,
 }
 

@@ -62,6 +62,10 @@ pub enum Message {
         persisted: Index,
         /// Everything up to here is applied on the follower (so served by it).
         applied: Index,
+        /// When the follower started (ms): a newer incarnation may have lost what an older
+        /// one had on disk (a damaged log, a replaced host), so the leader forgets what it
+        /// knew of the older one; replies of an older incarnation are stale.
+        incarnation: u64,
     },
     /// The leader's latest snapshot, for a follower behind the start of its log.
     InstallSnapshot {
@@ -70,6 +74,7 @@ pub enum Message {
     /// The follower has the snapshot on disk.
     SnapshotReply {
         index: Index,
+        incarnation: u64,
     },
     /// A write received by a non-leader, passed to the leader.
     Forward {

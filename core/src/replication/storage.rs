@@ -95,8 +95,16 @@ pub fn encode_entries(entries: &[Entry]) -> Vec<u8> {
     })
 }
 
-/// One hard-state slot. Write slot `counter % 2`; [`decode_hard_state`] takes the valid slot
-/// with the higher counter.
+/// Which slot to write a hard state to: never the one holding the newest *synced* hard state
+/// (`None` before any), so that every write pending in one fsync window goes to the other
+/// slot and a crash that tears one of them cannot damage what was already durable. Slots
+/// therefore alternate per fsync, not per write.
+pub fn hard_state_slot(newest_synced: Option<usize>) -> usize {
+    newest_synced.map_or(0, |s| 1 - s)
+}
+
+/// One hard-state slot, written where [`hard_state_slot`] says; [`decode_hard_state`] takes
+/// the valid slot with the higher counter.
 pub fn encode_hard_state(hard: &HardState, counter: u64) -> [u8; HARD_STATE_SLOT] {
     let payload = postcard::to_stdvec(&(counter, hard)).expect("serializes");
     let mut framed = Vec::with_capacity(HARD_STATE_SLOT);
@@ -146,6 +154,13 @@ pub struct RecoveryReport {
     pub damaged_at: Option<usize>,
     /// The snapshot file existed but failed its check.
     pub snapshot_damaged: bool,
+    /// How many bytes at the start of the log read back whole: a driver must cut the file
+    /// there before appending again, or the next start would find its new records behind a
+    /// bad one.
+    pub valid_len: usize,
+    /// Hard-state slots that were written but fail their check (one bad slot is survivable,
+    /// but it is damage all the same).
+    pub bad_hard_slots: u8,
 }
 
 /// Rebuilds what a node needs to start from its three files. Missing files are empty
@@ -173,6 +188,11 @@ pub fn recover(
     let (entries, log_report) = decode_log(log, base_index, base_term);
     report.torn_tail_bytes = log_report.torn_tail_bytes;
     report.damaged_at = log_report.damaged_at;
+    report.valid_len = log_report.valid_len;
+    report.bad_hard_slots = [hard_slots.0, hard_slots.1]
+        .iter()
+        .filter(|s| !s.is_empty() && !matches!(read_frame(s, 0), Frame::Valid(..)))
+        .count() as u8;
     let recovered = Recovered {
         hard_state,
         log_damaged: report.damaged_at.is_some() || report.snapshot_damaged,
@@ -221,8 +241,14 @@ pub fn decode_log(log: &[u8], base_index: Index, base_term: u64) -> (Vec<Entry>,
                 at = next;
             }
             Frame::Bad(next) => {
-                let more_follows =
-                    next.is_some_and(|n| matches!(read_frame(log, n), Frame::Valid(..)));
+                // A bad frame followed by a valid one is damage, not a torn write. When the
+                // header itself is damaged its length cannot be believed: look for any valid
+                // frame further on (its CRC makes a false find negligible).
+                let more_follows = next
+                    .is_some_and(|n| matches!(read_frame(log, n), Frame::Valid(..)))
+                    || (at + 1..log.len())
+                        .filter(|p| log[*p] == MAGIC)
+                        .any(|p| matches!(read_frame(log, p), Frame::Valid(..)));
                 if more_follows {
                     report.damaged_at = Some(at);
                 } else {
@@ -237,6 +263,7 @@ pub fn decode_log(log: &[u8], base_index: Index, base_term: u64) -> (Vec<Entry>,
     if entries.first().is_some_and(|e| e.index != base_index + 1) {
         entries.clear();
     }
+    report.valid_len = at;
     (entries, report)
 }
 
@@ -272,7 +299,13 @@ mod tests {
         let mut log = batch((1..=5).map(|i| e(i, 1)).collect(), None);
         log.extend(batch(vec![e(4, 2), e(5, 2)], Some(4)));
         let (r, report) = recover(&log, None, (&[], &[]));
-        assert_eq!(report, RecoveryReport::default());
+        assert_eq!(
+            report,
+            RecoveryReport {
+                valid_len: log.len(),
+                ..RecoveryReport::default()
+            }
+        );
         assert_eq!(
             r.entries
                 .iter()
@@ -313,16 +346,33 @@ mod tests {
     }
 
     #[test]
+    fn a_corrupted_header_in_the_middle_is_damage_not_a_torn_tail() {
+        let log = batch((1..=5).map(|i| e(i, 1)).collect(), None);
+        let second = HEADER + postcard::to_stdvec(&LogRecord::Entry(e(1, 1))).unwrap().len();
+        for offset in 0..HEADER {
+            let mut bad = log.clone();
+            bad[second + offset] ^= 0x40;
+            let (r, report) = recover(&bad, None, (&[], &[]));
+            assert!(r.log_damaged, "header byte {offset}");
+            assert_eq!(report.damaged_at, Some(second));
+            assert_eq!(report.valid_len, second);
+            assert_eq!(report.torn_tail_bytes, 0);
+        }
+    }
+
+    #[test]
     fn hard_state_survives_one_bad_slot_and_not_two() {
         let old = HardState {
             term: 3,
             vote: Some(NodeId(1)),
             commit: 7,
+            no_vote: false,
         };
         let new = HardState {
             term: 4,
             vote: Some(NodeId(2)),
             commit: 9,
+            no_vote: false,
         };
         let (a, b) = (encode_hard_state(&old, 1), encode_hard_state(&new, 2));
         assert_eq!(decode_hard_state(&a, &b), Some((new, 2)));

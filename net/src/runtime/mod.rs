@@ -96,7 +96,12 @@ impl NodeRuntime {
             .validate()
             .map_err(|e| StartError::Config(e.to_string()))?;
         let dir = DataDir::new(&config.data_dir)?;
-        let (recovered, report, counter) = storage::load(&dir)?;
+        let storage::Loaded {
+            recovered,
+            report,
+            counter,
+            newest_slot,
+        } = storage::load(&dir)?;
         if report.torn_tail_bytes > 0 {
             tracing::warn!(
                 bytes = report.torn_tail_bytes,
@@ -146,7 +151,7 @@ impl NodeRuntime {
             }
         });
         let disk_events = events_tx.clone();
-        let writer = Writer::spawn(dir.clone(), counter, move |done| {
+        let writer = Writer::spawn(dir.clone(), counter, newest_slot, move |done| {
             let _ = disk_events.send(Event::Disk(done));
         })?;
 
@@ -180,7 +185,13 @@ impl NodeRuntime {
                 writer,
                 writes: HashMap::new(),
                 barriers: HashMap::new(),
-                next_id: 1,
+                // Request ids must not repeat across restarts: the log may still hold entries
+                // proposed by an earlier run of this node under the same numbers.
+                next_id: {
+                    let mut b = [0u8; 8];
+                    getrandom::fill(&mut b).expect("the OS random number generator failed");
+                    u64::from_le_bytes(b) >> 2
+                },
             };
             loop {
                 let deadline = driver.next_deadline(backups.as_ref());

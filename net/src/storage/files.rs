@@ -100,10 +100,10 @@ impl DataDir {
     }
 }
 
-/// Writes slot `counter % 2` of the hard-state file.
-pub fn write_slot(file: &mut File, counter: u64, slot: &[u8]) -> io::Result<()> {
-    file.seek(SeekFrom::Start((counter % 2) * HARD_STATE_SLOT as u64))?;
-    file.write_all(slot)
+/// Writes slot `slot` (0 or 1) of the hard-state file.
+pub fn write_slot(file: &mut File, slot: usize, bytes: &[u8]) -> io::Result<()> {
+    file.seek(SeekFrom::Start((slot * HARD_STATE_SLOT) as u64))?;
+    file.write_all(bytes)
 }
 
 fn read_or_empty(path: &Path) -> io::Result<Vec<u8>> {

@@ -4,6 +4,8 @@
 //! It takes every write queued since its last fsync, performs them all, then fsyncs the log
 //! and the hard-state file once and reports the highest `seq` — so under load many batches
 //! share one fsync, and a `Persisted { seq }` always means everything up to `seq` is on disk.
+//! Only the newest hard state of a group is written, to the slot that does not hold the
+//! newest durable one: a crash tearing it leaves the durable one whole.
 
 use std::fs::File;
 use std::io::{self, Write as _};
@@ -12,9 +14,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cairn_core::replication::storage::{
-    decode_log, encode_batch, encode_entries, encode_hard_state, encode_snapshot,
+    decode_log, encode_batch, encode_entries, encode_hard_state, encode_snapshot, hard_state_slot,
 };
-use cairn_core::replication::{Index, PersistBatch, Snapshot};
+use cairn_core::replication::{HardState, Index, PersistBatch, Snapshot};
 
 use super::files::{self, DataDir};
 
@@ -40,11 +42,12 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread. `counter` is the hard-state counter found at start
-    /// (`decode_hard_state`), so slots keep alternating across restarts.
+    /// Starts the writer thread. `counter` and `newest_slot` describe the newest hard state
+    /// found at start, so that writes keep going to the other slot across restarts.
     pub fn spawn(
         dir: DataDir,
         counter: u64,
+        newest_slot: Option<usize>,
         done: impl Fn(Done) + Send + 'static,
     ) -> io::Result<Writer> {
         let (tx, rx) = mpsc::channel::<DiskWrite>();
@@ -53,11 +56,14 @@ impl Writer {
         thread::Builder::new()
             .name("cairn-disk".into())
             .spawn(move || {
-                let mut counter = counter;
+                let mut slots = Slots {
+                    counter,
+                    newest: newest_slot,
+                };
                 while let Ok(first) = rx.recv() {
                     let mut group = vec![first];
                     group.extend(rx.try_iter());
-                    match perform(&dir, &mut log, &mut state, &mut counter, group) {
+                    match perform(&dir, &mut log, &mut state, &mut slots, group) {
                         Ok(Some((seq, fsync))) => done(Done::Persisted { seq, fsync }),
                         Ok(None) => {}
                         Err(e) => {
@@ -76,33 +82,68 @@ impl Writer {
     }
 }
 
+/// The hard-state slots: where the newest durable one is, and the counter to continue from.
+struct Slots {
+    counter: u64,
+    newest: Option<usize>,
+}
+
+impl Slots {
+    fn write(&mut self, state: &mut File, hard: &HardState) -> io::Result<usize> {
+        self.counter += 1;
+        let slot = hard_state_slot(self.newest);
+        files::write_slot(state, slot, &encode_hard_state(hard, self.counter))?;
+        Ok(slot)
+    }
+}
+
+fn sync(
+    log: &File,
+    state: &File,
+    slots: &mut Slots,
+    written: &mut Option<usize>,
+) -> io::Result<()> {
+    log.sync_data()?;
+    state.sync_data()?;
+    if let Some(s) = written.take() {
+        slots.newest = Some(s);
+    }
+    Ok(())
+}
+
 fn perform(
     dir: &DataDir,
     log: &mut File,
     state: &mut File,
-    counter: &mut u64,
+    slots: &mut Slots,
     group: Vec<DiskWrite>,
 ) -> io::Result<Option<(u64, Duration)>> {
     let mut last_seq = None;
+    let mut hard: Option<HardState> = None;
+    let mut written = None;
     for w in group {
         match w {
             DiskWrite::Batch(batch) => {
                 log.write_all(&encode_batch(&batch))?;
-                if let Some(hard) = &batch.hard_state {
-                    *counter += 1;
-                    files::write_slot(state, *counter, &encode_hard_state(hard, *counter))?;
+                if batch.hard_state.is_some() {
+                    hard = batch.hard_state;
                 }
                 last_seq = Some(batch.seq);
             }
             DiskWrite::Snapshot { seq, snapshot } => {
                 // Earlier batches first: `seq` order is the order of durability.
-                log.sync_data()?;
-                state.sync_data()?;
+                if let Some(h) = hard.take() {
+                    written = Some(slots.write(state, &h)?);
+                }
+                sync(log, state, slots, &mut written)?;
                 dir.replace(files::SNAPSHOT, &encode_snapshot(&snapshot))?;
                 last_seq = Some(seq);
             }
             DiskWrite::Compact { upto } => {
-                log.sync_data()?;
+                if let Some(h) = hard.take() {
+                    written = Some(slots.write(state, &h)?);
+                }
+                sync(log, state, slots, &mut written)?;
                 let bytes = std::fs::read(dir.path(files::LOG))?;
                 let (entries, _) = decode_log(&bytes, upto, 0);
                 dir.replace(files::LOG, &encode_entries(&entries))?;
@@ -110,8 +151,10 @@ fn perform(
             }
         }
     }
+    if let Some(h) = hard {
+        written = Some(slots.write(state, &h)?);
+    }
     let started = Instant::now();
-    log.sync_data()?;
-    state.sync_data()?;
+    sync(log, state, slots, &mut written)?;
     Ok(last_seq.map(|seq| (seq, started.elapsed())))
 }

@@ -13,9 +13,15 @@ use crate::replication::log::{Entry, Index};
 use crate::replication::message::Message;
 use crate::time::Timestamp;
 
+/// The id of the barrier an abstaining voter runs to repair itself.
+const REPAIR: u64 = u64::MAX;
+
 #[derive(Debug)]
 pub(super) struct Barrier {
     pub deadline: Timestamp,
+    /// A voter that lost part of its log catching up before it votes again: no client waits.
+    repair: bool,
+    asked: usize,
     /// The highest index a peer reported applied, and that peer.
     target: Index,
     source: Option<NodeId>,
@@ -35,6 +41,8 @@ impl Node {
         self.barriers.insert(
             id,
             Barrier {
+                repair: false,
+                asked: peers.len(),
                 deadline: self.now.saturating_add(self.timing.barrier_timeout),
                 target: self.applied,
                 source: None,
@@ -132,19 +140,59 @@ impl Node {
         }
     }
 
+    /// A voter whose log lost entries, with no leader in sight to repair it (the leader may
+    /// be waiting for its very vote): it asks the voters how far they are and catches up from
+    /// them. Once a majority answered and it applied as much as any of them, it votes again.
+    pub(super) fn start_repair(&mut self) {
+        if self.barriers.contains_key(&REPAIR) {
+            return;
+        }
+        let peers: BTreeSet<NodeId> = self.other_voters().into_iter().collect();
+        for peer in &peers {
+            self.send(*peer, Message::Probe { nonce: REPAIR });
+        }
+        self.barriers.insert(
+            REPAIR,
+            Barrier {
+                repair: true,
+                asked: peers.len(),
+                deadline: self.now.saturating_add(self.timing.election_min),
+                target: self.applied,
+                source: None,
+                waiting_for: peers,
+            },
+        );
+    }
+
     /// Answers barriers that are satisfied or out of time.
     pub(super) fn settle_barriers(&mut self) {
         let now = self.now;
         let applied = self.applied;
+        let quorum = self.config.quorum();
+        let mut repaired = false;
         let done: Vec<u64> = self
             .barriers
             .iter()
-            .filter(|(_, b)| (b.waiting_for.is_empty() && applied >= b.target) || b.deadline <= now)
+            .filter(|(_, b)| {
+                if b.repair {
+                    let answered = b.asked - b.waiting_for.len() + 1;
+                    if answered >= quorum && applied >= b.target {
+                        repaired = true;
+                        return true;
+                    }
+                    return b.deadline <= now;
+                }
+                (b.waiting_for.is_empty() && applied >= b.target) || b.deadline <= now
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in done {
-            self.barriers.remove(&id);
-            self.outputs.push_back(Output::BarrierDone { id });
+            if self.barriers.remove(&id).is_some_and(|b| !b.repair) {
+                self.outputs.push_back(Output::BarrierDone { id });
+            }
+        }
+        if repaired && matches!(self.voting, super::Voting::AbstainUntil(_)) {
+            self.voting = super::Voting::Normal;
         }
     }
 

@@ -52,7 +52,14 @@ impl Node {
             );
             return;
         }
+        let leader_silent = self
+            .leader_seen
+            .is_none_or(|t| self.now.saturating_duration_since(t) >= self.timing.zone_timeout);
         match self.leader {
+            Some(_) if leader_silent => self.reply(
+                request,
+                Err(unavailable("the leader is unreachable: writes are unavailable")),
+            ),
             Some(leader) => {
                 self.proposals.insert(
                     request,
@@ -146,6 +153,45 @@ impl Node {
                     "the write was not committed in time; it may still take effect",
                 )),
             );
+        }
+    }
+
+    /// A follower whose leader fell silent fails the writes it forwarded at once (they may
+    /// still take effect), forgets that leader after an election timeout (learners never
+    /// elect one, so they must not keep a dead one forever), and, if it abstains from
+    /// elections after losing part of its log, repairs itself from its peers.
+    pub(super) fn follower_tick(&mut self) {
+        let silence = self
+            .leader_seen
+            .map(|t| self.now.saturating_duration_since(t));
+        if self.leader.is_some_and(|l| l != self.id) {
+            if silence.is_none_or(|s| s >= self.timing.zone_timeout) {
+                let waiting: Vec<u64> = self
+                    .proposals
+                    .iter()
+                    .filter(|(_, p)| p.acked.is_none())
+                    .map(|(r, _)| *r)
+                    .collect();
+                for request in waiting {
+                    self.proposals.remove(&request);
+                    self.reply(
+                        request,
+                        Err(unavailable(
+                            "the leader became unreachable; the write may still take effect",
+                        )),
+                    );
+                }
+            }
+            if silence.is_none_or(|s| s >= self.timing.election_min) {
+                self.leader = None;
+            }
+        }
+        if self.voting == super::Voting::AbstainUntil(None)
+            && self.now >= self.election_deadline
+            && self.is_voter()
+        {
+            self.reset_election_timer();
+            self.start_repair();
         }
     }
 

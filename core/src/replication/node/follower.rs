@@ -116,6 +116,7 @@ impl Node {
 
     fn reply_append(&mut self, to: NodeId, result: AppendResult) {
         let msg = Message::AppendReply {
+            incarnation: self.incarnation,
             result,
             persisted: if self.timing.bugs.ack_before_fsync() {
                 self.leader_match
@@ -145,7 +146,10 @@ impl Node {
         self.accept_leader(from, snapshot.index);
         if snapshot.index <= self.commit {
             // Nothing new in it; say how far this node already is.
-            let msg = Message::SnapshotReply { index: self.commit };
+            let msg = Message::SnapshotReply {
+                index: self.commit,
+                incarnation: self.incarnation,
+            };
             self.send(from, msg);
             return;
         }
@@ -162,12 +166,11 @@ impl Node {
         self.applied = snapshot.index;
         self.leader_match = snapshot.index;
         self.write_snapshot(snapshot.clone());
-        self.send_when_durable(
-            from,
-            Message::SnapshotReply {
-                index: snapshot.index,
-            },
-        );
+        let reply = Message::SnapshotReply {
+            index: snapshot.index,
+            incarnation: self.incarnation,
+        };
+        self.send_when_durable(from, reply);
     }
 
     /// Takes a snapshot when enough has been applied since the last one.

@@ -23,6 +23,25 @@ pub struct Progress {
     pub last_heard: Option<Timestamp>,
     /// When the leader last sent it a snapshot (resent after an election timeout).
     pub snapshot_sent: Option<Timestamp>,
+    /// The node's incarnation the figures above belong to.
+    pub incarnation: u64,
+}
+
+impl Progress {
+    /// Takes note of the incarnation a reply comes from: a newer one starts from scratch (it
+    /// may have lost what the older one had on disk, and the leader must send it again);
+    /// a reply of an older one is stale and ignored (`false`).
+    fn observe_incarnation(&mut self, incarnation: u64) -> bool {
+        if incarnation < self.incarnation {
+            return false;
+        }
+        if incarnation > self.incarnation {
+            self.incarnation = incarnation;
+            self.matched = 0;
+            self.applied = 0;
+        }
+        true
+    }
 }
 
 #[derive(Debug)]
@@ -66,6 +85,7 @@ impl Node {
                         applied: 0,
                         last_heard: heard,
                         snapshot_sent: None,
+                        incarnation: 0,
                     },
                 )
             })
@@ -184,6 +204,7 @@ impl Node {
         result: AppendResult,
         persisted: Index,
         applied: Index,
+        incarnation: u64,
     ) {
         let now = self.now;
         let base = self.log.base_index();
@@ -196,6 +217,9 @@ impl Node {
         let Some(p) = l.progress.get_mut(&from) else {
             return;
         };
+        if !p.observe_incarnation(incarnation) {
+            return;
+        }
         p.last_heard = Some(now);
         p.applied = p.applied.max(applied);
         p.matched = p.matched.max(persisted);
@@ -214,7 +238,13 @@ impl Node {
         self.replicate_to(from, false);
     }
 
-    pub(super) fn on_snapshot_reply(&mut self, from: NodeId, term: Term, index: Index) {
+    pub(super) fn on_snapshot_reply(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        index: Index,
+        incarnation: u64,
+    ) {
         let now = self.now;
         let RoleState::Leader(l) = &mut self.role else {
             return;
@@ -222,7 +252,9 @@ impl Node {
         if term != self.hard.term {
             return;
         }
-        if let Some(p) = l.progress.get_mut(&from) {
+        if let Some(p) = l.progress.get_mut(&from)
+            && p.observe_incarnation(incarnation)
+        {
             p.last_heard = Some(now);
             p.matched = p.matched.max(index);
             p.applied = p.applied.max(index);

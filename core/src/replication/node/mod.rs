@@ -113,6 +113,8 @@ pub struct Node {
     leader_seen: Option<Timestamp>,
     /// The follower's log matches the current leader's up to here.
     leader_match: Index,
+    /// When this node started (see `AppendReply::incarnation`).
+    incarnation: u64,
     voting: Voting,
     /// A newer generation exists: this node's region was replaced by a recovery.
     fenced: bool,
@@ -148,10 +150,13 @@ impl Node {
         );
         let voting = match (&recovered.hard_state, recovered.log_damaged) {
             (None, _) => Voting::Never,
+            (Some(h), _) if h.no_vote => Voting::Never,
             (Some(_), true) => Voting::AbstainUntil(None),
             (Some(_), false) => Voting::Normal,
         };
-        let hard = recovered.hard_state.unwrap_or_default();
+        let lost_hard_state = recovered.hard_state.is_none();
+        let mut hard = recovered.hard_state.unwrap_or_default();
+        hard.no_vote |= lost_hard_state;
         let (store, log) = match &recovered.snapshot {
             Some(s) => (
                 KeyStore::from_snapshot(root, &s.data)
@@ -180,6 +185,7 @@ impl Node {
             election_deadline: now,
             leader_seen: None,
             leader_match: 0,
+            incarnation: now.as_millis(),
             voting,
             fenced: false,
             persist: persist::Persistence::new(last, hard.term),
@@ -190,6 +196,10 @@ impl Node {
             barriers: BTreeMap::new(),
         };
         node.reset_election_timer();
+        if lost_hard_state {
+            // Make the forfeit durable with the next write.
+            node.persist.hard_state_changed();
+        }
         // What the disk says was committed can be applied at once: a restarted node serves
         // its keys before any leader is elected.
         node.commit = hard.commit.clamp(base, last);
@@ -272,8 +282,11 @@ impl Node {
         self.now = self.now.max(now);
         if let RoleState::Leader(_) = self.role {
             self.leader_tick();
-        } else if self.now >= self.election_deadline && self.may_campaign() {
-            self.start_pre_vote();
+        } else {
+            self.follower_tick();
+            if self.now >= self.election_deadline && self.may_campaign() {
+                self.start_pre_vote();
+            }
         }
         self.expire_proposals();
         self.expire_barriers();
@@ -294,9 +307,20 @@ impl Node {
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let mut next = match &self.role {
             RoleState::Leader(l) => l.next_tick(&self.timing),
-            _ if self.may_campaign() => self.election_deadline,
+            _ if self.may_campaign() || self.voting == Voting::AbstainUntil(None) => {
+                self.election_deadline
+            }
             _ => Timestamp::from_millis(u64::MAX),
         };
+        if self.leader.is_some() && !self.is_leader() {
+            // Followers watch their leader's silence: first to fail the writes they forwarded,
+            // then to forget it (see `follower_tick`). Each point is scheduled once it lies
+            // ahead, so a silent leader never makes the timer fire in a loop.
+            let seen = self.leader_seen.unwrap_or(self.now);
+            let silent = seen.saturating_add(self.timing.zone_timeout);
+            let forget = seen.saturating_add(self.timing.election_min);
+            next = next.min(if silent > self.now { silent } else { forget });
+        }
         for p in self.proposals.values() {
             next = next.min(p.deadline);
         }
@@ -368,9 +392,12 @@ impl Node {
                 result,
                 persisted,
                 applied,
-            } => self.on_append_reply(from, term, result, persisted, applied),
+                incarnation,
+            } => self.on_append_reply(from, term, result, persisted, applied, incarnation),
             Message::InstallSnapshot { snapshot } => self.on_install_snapshot(from, term, snapshot),
-            Message::SnapshotReply { index } => self.on_snapshot_reply(from, term, index),
+            Message::SnapshotReply { index, incarnation } => {
+                self.on_snapshot_reply(from, term, index, incarnation)
+            }
             Message::Forward { request, command } => self.on_forward(from, request, command),
             Message::ForwardReply { request, result } => self.on_forward_reply(request, result),
             Message::Probe { nonce } => self.on_probe(from, nonce),
