@@ -75,6 +75,11 @@ fn run(seed: u64, heavy: bool, verbose: bool) -> Result<Sim, String> {
         sim.stop_workload();
         sim.run_for(Duration::from_secs(5));
     }));
+    if ran.is_err() && verbose {
+        for f in sim.fault_log() {
+            println!("{:>6} ms  {:?}", (f.at_us / 1000) % 1_000_000, f.fault);
+        }
+    }
     if let Err(e) = ran {
         let msg = e
             .downcast_ref::<String>()

@@ -706,7 +706,10 @@ mod tests {
             d.complete_fsync();
             let (r, rec) = d.recover();
             assert_eq!(r.entries.last().map(|e| (e.index, e.term)), Some((next, 3)));
-            assert_eq!((rec.report.torn_tail_bytes, rec.report.damaged_at), (0, None));
+            assert_eq!(
+                (rec.report.torn_tail_bytes, rec.report.damaged_at),
+                (0, None)
+            );
         }
     }
 

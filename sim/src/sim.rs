@@ -77,7 +77,13 @@ pub struct Sim {
     /// id of its previous life again).
     pub(crate) next_request: u64,
     pub(crate) next_barrier: u64,
+    /// Events processed at the current instant: time that stops moving while events keep
+    /// coming is a livelock (a timer that fires at "now" forever), reported rather than hung.
+    pub(crate) same_instant: u64,
 }
+
+/// More events than this at one simulated instant is a livelock.
+const LIVELOCK_EVENTS: u64 = 200_000;
 
 impl Sim {
     /// Builds the region: every node starts with an empty disk at `config.start`, clients
@@ -102,6 +108,7 @@ impl Sim {
             fault_log: Vec::new(),
             next_request: 1,
             next_barrier: 1,
+            same_instant: 0,
             cluster,
             config,
         };
@@ -132,6 +139,17 @@ impl Sim {
         let Some((at, event)) = self.queue.pop() else {
             return false;
         };
+        if at > self.now {
+            self.same_instant = 0;
+        }
+        self.same_instant += 1;
+        assert!(
+            self.same_instant < LIVELOCK_EVENTS,
+            "livelock: {LIVELOCK_EVENTS} events at t = {} µs without time moving (seed {}; last: {})",
+            self.now,
+            self.config.seed,
+            event.kind()
+        );
         self.now = self.now.max(at);
         self.stats.events += 1;
         self.trace_event(&event);

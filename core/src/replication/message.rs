@@ -107,6 +107,10 @@ pub enum Message {
         entries: Vec<Entry>,
         commit: Index,
     },
+    /// The answer to a fetch of entries the peer compacted away: its latest snapshot.
+    CommittedSnapshot {
+        snapshot: Snapshot,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +139,7 @@ impl Message {
             Message::ProbeReply { .. } => "probe_reply",
             Message::Fetch { .. } => "fetch",
             Message::Committed { .. } => "committed",
+            Message::CommittedSnapshot { .. } => "committed_snapshot",
         }
     }
 }

@@ -348,7 +348,10 @@ mod tests {
     #[test]
     fn a_corrupted_header_in_the_middle_is_damage_not_a_torn_tail() {
         let log = batch((1..=5).map(|i| e(i, 1)).collect(), None);
-        let second = HEADER + postcard::to_stdvec(&LogRecord::Entry(e(1, 1))).unwrap().len();
+        let second = HEADER
+            + postcard::to_stdvec(&LogRecord::Entry(e(1, 1)))
+                .unwrap()
+                .len();
         for offset in 0..HEADER {
             let mut bad = log.clone();
             bad[second + offset] ^= 0x40;

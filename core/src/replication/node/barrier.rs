@@ -90,7 +90,16 @@ impl Node {
     }
 
     pub(super) fn on_fetch(&mut self, from: NodeId, index: Index) {
-        if index <= self.log.base_index() || index > self.commit {
+        if index > self.commit {
+            return;
+        }
+        if index <= self.log.base_index() {
+            // Compacted away: the snapshot carries it.
+            if let Some(snapshot) = self.snapshot.clone()
+                && snapshot.index >= index
+            {
+                self.send(from, Message::CommittedSnapshot { snapshot });
+            }
             return;
         }
         let count = usize::try_from(self.commit - index + 1).unwrap_or(usize::MAX);
@@ -107,7 +116,7 @@ impl Node {
 
     /// Committed entries from a peer: every log that has them has them identically, so they
     /// can be taken from anyone.
-    pub(super) fn on_committed(&mut self, entries: Vec<Entry>, commit: Index) {
+    pub(super) fn on_committed(&mut self, from: NodeId, entries: Vec<Entry>, commit: Index) {
         let Some(first) = entries.first() else {
             return;
         };
@@ -121,18 +130,29 @@ impl Node {
         if known > self.commit {
             self.commit = known;
         }
-        // Fetch on while some barrier still waits for more.
         self.apply_committed();
-        let wanted = self
-            .barriers
-            .values()
-            .filter_map(|b| b.source.map(|s| (b.target, s)))
-            .max();
-        if let Some((target, source)) = wanted
-            && target > self.applied
-        {
+        self.fetch_more(from);
+    }
+
+    /// A peer's snapshot, in answer to a fetch below its log: committed state, newer than
+    /// this node's.
+    pub(super) fn on_committed_snapshot(
+        &mut self,
+        from: NodeId,
+        snapshot: crate::replication::snapshot::Snapshot,
+    ) {
+        if snapshot.index <= self.commit || !self.install(&snapshot) {
+            return;
+        }
+        self.fetch_more(from);
+    }
+
+    /// Fetches on from `from` while a barrier still waits for more than this node has.
+    fn fetch_more(&mut self, from: NodeId) {
+        let wanted = self.barriers.values().map(|b| b.target).max();
+        if wanted.is_some_and(|t| t > self.applied) {
             self.send(
-                source,
+                from,
                 Message::Fetch {
                     from: self.applied + 1,
                 },

@@ -58,7 +58,9 @@ impl Node {
         match self.leader {
             Some(_) if leader_silent => self.reply(
                 request,
-                Err(unavailable("the leader is unreachable: writes are unavailable")),
+                Err(unavailable(
+                    "the leader is unreachable: writes are unavailable",
+                )),
             ),
             Some(leader) => {
                 self.proposals.insert(

@@ -24,6 +24,9 @@ impl Node {
             self.reply_append(from, AppendResult::Rejected { hint: 0 });
             return;
         }
+        if self.diverged.is_some() {
+            return;
+        }
         self.accept_leader(from, leader_commit);
 
         if prev_index > self.log.last_index() {
@@ -67,14 +70,15 @@ impl Node {
             match self.log.term_at(entry.index) {
                 Some(t) if t == entry.term => continue,
                 Some(_) => {
-                    // Raft's safety rests on this: a committed entry is never replaced.
-                    assert!(
-                        entry.index > self.commit,
-                        "{}: conflict at committed index {} (commit {})",
-                        self.id,
-                        entry.index,
-                        self.commit
-                    );
+                    // Raft's safety rests on this: a committed entry is never replaced. A
+                    // leader whose log contradicts this node's committed entries can only come
+                    // from a cluster that lost more disks than it can survive (every voter's);
+                    // this node then keeps what it has and stops following, for an operator
+                    // to recover from it, rather than overwrite committed writes.
+                    if entry.index <= self.commit {
+                        self.diverged = Some(entry.index);
+                        return;
+                    }
                     self.log.truncate_from(entry.index);
                     self.persist.truncate(entry.index);
                 }
@@ -153,24 +157,32 @@ impl Node {
             self.send(from, msg);
             return;
         }
-        if self.store.restore(&snapshot.data).is_err() {
+        if !self.install(&snapshot) {
             // A snapshot that does not decode is refused; the leader will resend it.
             return;
         }
-        // Everything after the snapshot is replaced: first delete it from disk, then write
-        // the snapshot, so that a crash in between leaves an older but consistent state.
-        self.log.reset(snapshot.index, snapshot.term);
-        self.persist.truncate(snapshot.index + 1);
-        self.persist.reset_to(snapshot.index);
-        self.commit = snapshot.index;
-        self.applied = snapshot.index;
         self.leader_match = snapshot.index;
-        self.write_snapshot(snapshot.clone());
         let reply = Message::SnapshotReply {
             index: snapshot.index,
             incarnation: self.incarnation,
         };
         self.send_when_durable(from, reply);
+    }
+
+    /// Replaces this node's state and log by `snapshot` (committed state: applied entries are
+    /// never beyond the commit index). Everything after it is deleted from disk first, then the
+    /// snapshot written, so that a crash in between leaves an older but consistent state.
+    pub(super) fn install(&mut self, snapshot: &Snapshot) -> bool {
+        if self.store.restore(&snapshot.data).is_err() {
+            return false;
+        }
+        self.log.reset(snapshot.index, snapshot.term);
+        self.persist.truncate(snapshot.index + 1);
+        self.persist.reset_to(snapshot.index);
+        self.commit = snapshot.index;
+        self.applied = snapshot.index;
+        self.write_snapshot(snapshot.clone());
+        true
     }
 
     /// Takes a snapshot when enough has been applied since the last one.

@@ -92,6 +92,9 @@ pub struct Status {
     pub persisted: Index,
     pub last_index: Index,
     pub fenced: bool,
+    /// See [`Node::status`]: set when this node refused a leader that contradicts its
+    /// committed log.
+    pub diverged: Option<Index>,
 }
 
 pub struct Node {
@@ -118,6 +121,9 @@ pub struct Node {
     voting: Voting,
     /// A newer generation exists: this node's region was replaced by a recovery.
     fenced: bool,
+    /// A leader contradicted this node's committed entries (at this index): it stopped
+    /// following. Never happens unless every voter lost its disk.
+    diverged: Option<Index>,
     persist: persist::Persistence,
     outputs: VecDeque<Output>,
     /// The latest snapshot (durable, or being made durable).
@@ -148,7 +154,10 @@ impl Node {
             config.node(id).is_some(),
             "{id} is not in the configuration"
         );
+        let voter = config.is_voter(id);
         let voting = match (&recovered.hard_state, recovered.log_damaged) {
+            // Learners never vote: nothing to abstain from.
+            _ if !voter => Voting::Normal,
             (None, _) => Voting::Never,
             (Some(h), _) if h.no_vote => Voting::Never,
             (Some(_), true) => Voting::AbstainUntil(None),
@@ -188,6 +197,7 @@ impl Node {
             incarnation: now.as_millis(),
             voting,
             fenced: false,
+            diverged: None,
             persist: persist::Persistence::new(last, hard.term),
             outputs: VecDeque::new(),
             snapshot: recovered.snapshot,
@@ -244,6 +254,7 @@ impl Node {
             persisted: self.persist.persisted(),
             last_index: self.log.last_index(),
             fenced: self.fenced,
+            diverged: self.diverged,
         }
     }
 
@@ -307,7 +318,9 @@ impl Node {
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let mut next = match &self.role {
             RoleState::Leader(l) => l.next_tick(&self.timing),
-            _ if self.may_campaign() || self.voting == Voting::AbstainUntil(None) => {
+            _ if self.may_campaign()
+                || (self.is_voter() && self.voting == Voting::AbstainUntil(None)) =>
+            {
                 self.election_deadline
             }
             _ => Timestamp::from_millis(u64::MAX),
@@ -407,7 +420,8 @@ impl Node {
                 applied,
             } => self.on_probe_reply(from, nonce, commit, applied),
             Message::Fetch { from: index } => self.on_fetch(from, index),
-            Message::Committed { entries, commit } => self.on_committed(entries, commit),
+            Message::Committed { entries, commit } => self.on_committed(from, entries, commit),
+            Message::CommittedSnapshot { snapshot } => self.on_committed_snapshot(from, snapshot),
         }
     }
 
