@@ -127,7 +127,7 @@ impl Node {
             } else {
                 self.persist.persisted().min(self.leader_match)
             },
-            applied: self.applied,
+            applied: self.served(),
         };
         self.send(to, msg);
     }

@@ -327,9 +327,10 @@ impl Node {
         let RoleState::Leader(l) = &self.role else {
             return;
         };
+        let served = self.served();
         let applied = |id: NodeId| {
             if id == self.id {
-                self.applied
+                served
             } else {
                 l.progress.get(&id).map_or(0, |p| p.applied)
             }

@@ -213,6 +213,7 @@ impl Node {
         // What the disk says was committed can be applied at once: a restarted node serves
         // its keys before any leader is elected.
         node.commit = hard.commit.clamp(base, last);
+        node.persist.set_recovered_commit(node.commit);
         node.apply_committed();
         node
     }
@@ -465,6 +466,12 @@ impl Node {
         self.check_election_won();
     }
 
+    /// What this node serves and will still serve after a crash: applied, and durably known
+    /// committed. This is what it reports to the leader, whose acknowledgements count on it.
+    fn served(&self) -> Index {
+        self.applied.min(self.persist.persisted_commit())
+    }
+
     fn is_voter(&self) -> bool {
         self.config.is_voter(self.id)
     }
@@ -531,8 +538,10 @@ impl Node {
             }
             self.applied = index;
             if self.hard.commit < self.commit {
-                // Recorded lazily: it rides along with the next write.
+                // Recorded durably before this node says it serves the entries (see
+                // `Node::served`): a restart must not forget what it already served.
                 self.hard.commit = self.commit;
+                self.persist.hard_state_changed();
             }
         }
         self.complete_proposals();

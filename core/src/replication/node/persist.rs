@@ -27,9 +27,11 @@ pub(super) struct Persistence {
     hard_dirty: bool,
     /// Written but not confirmed: (seq, last index of the batch after truncations, term of
     /// the hard state it carries).
-    inflight: VecDeque<(u64, Index, Term)>,
+    inflight: VecDeque<(u64, Index, Term, Index)>,
     /// The term of the latest durable hard state.
     durable_term: Term,
+    /// The commit index of the latest durable hard state (or snapshot).
+    durable_commit: Index,
     /// Snapshots written but not confirmed.
     snapshots: VecDeque<(u64, Snapshot)>,
     /// Messages waiting for a write: (seq needed, destination, packet).
@@ -41,7 +43,7 @@ pub(super) struct Persistence {
 pub(super) struct Confirmed {
     pub released: Vec<(NodeId, Packet)>,
     pub snapshot_durable: Option<Snapshot>,
-    /// The persisted index moved forward.
+    /// The persisted index, or the durable commit index, moved forward.
     pub advanced: bool,
 }
 
@@ -50,6 +52,7 @@ impl Persistence {
     pub fn new(last: Index, term: Term) -> Self {
         Persistence {
             durable_term: term,
+            durable_commit: 0,
             next_seq: 1,
             durable_seq: 0,
             persisted: last,
@@ -65,6 +68,17 @@ impl Persistence {
 
     pub fn persisted(&self) -> Index {
         self.persisted
+    }
+
+    /// The commit index this node knows durably: after a crash it still knows everything up
+    /// to here is committed, and applies it at once.
+    pub fn persisted_commit(&self) -> Index {
+        self.durable_commit
+    }
+
+    /// Everything recovered from disk (a restart) counts as durable knowledge.
+    pub fn set_recovered_commit(&mut self, commit: Index) {
+        self.durable_commit = commit;
     }
 
     /// The term of the latest hard state known to be on disk.
@@ -89,7 +103,7 @@ impl Persistence {
             self.emitted = from - 1;
         }
         self.persisted = self.persisted.min(from - 1);
-        for (_, last, _) in &mut self.inflight {
+        for (_, last, _, _) in &mut self.inflight {
             *last = (*last).min(from - 1);
         }
     }
@@ -129,7 +143,8 @@ impl Persistence {
         if let Some(last) = entries.last() {
             self.emitted = last.index;
         }
-        self.inflight.push_back((seq, self.emitted, hard.term));
+        self.inflight
+            .push_back((seq, self.emitted, hard.term, hard.commit));
         self.hard_dirty = false;
         Some(PersistBatch {
             seq,
@@ -154,7 +169,7 @@ impl Persistence {
         self.unflushed.clear();
         self.persisted = self.persisted.min(index);
         self.emitted = self.emitted.min(index);
-        for (_, last, _) in &mut self.inflight {
+        for (_, last, _, _) in &mut self.inflight {
             *last = (*last).min(index);
         }
     }
@@ -165,14 +180,15 @@ impl Persistence {
             return confirmed;
         }
         self.durable_seq = seq;
-        let before = self.persisted;
-        while let Some(&(s, last, term)) = self.inflight.front() {
+        let before = (self.persisted, self.durable_commit);
+        while let Some(&(s, last, term, commit)) = self.inflight.front() {
             if s > seq {
                 break;
             }
             self.inflight.pop_front();
             self.persisted = self.persisted.max(last);
             self.durable_term = self.durable_term.max(term);
+            self.durable_commit = self.durable_commit.max(commit);
         }
         while let Some((s, _)) = self.snapshots.front() {
             if *s > seq {
@@ -180,11 +196,12 @@ impl Persistence {
             }
             let (_, snapshot) = self.snapshots.pop_front().expect("front exists");
             self.persisted = self.persisted.max(snapshot.index);
+            self.durable_commit = self.durable_commit.max(snapshot.index);
             confirmed.snapshot_durable = Some(snapshot);
         }
         // The persisted index never runs ahead of the log it describes.
         self.persisted = self.persisted.min(log.last_index());
-        confirmed.advanced = self.persisted > before;
+        confirmed.advanced = (self.persisted, self.durable_commit) > before;
         let (ready, waiting): (Vec<_>, Vec<_>) = self
             .held
             .drain(..)

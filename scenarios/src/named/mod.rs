@@ -1,0 +1,167 @@
+//! The named scenarios: each row of DESIGN §2 as a scripted disaster with a printed report.
+//!
+//! A scenario takes a seed (the run's randomness: latencies, clients, election timeouts) and
+//! scripts its faults at fixed times. Its report says what happened, what was checked and the
+//! figures measured; it is snapshot-tested, so any change of behaviour shows as a diff.
+
+mod crash_during_write;
+mod disk_corruption;
+mod host_loss;
+mod partition;
+mod zone_flap;
+pub mod zone_loss;
+
+use std::time::Duration;
+
+use cairn_sim::{SimConfig, Topology};
+
+use crate::oracles;
+use crate::report::Report;
+use crate::run::Run;
+use crate::violation::{Promise, Violation};
+
+/// A finished scenario.
+pub struct Outcome {
+    pub name: &'static str,
+    pub seed: u64,
+    pub report: String,
+    pub violations: Vec<Violation>,
+}
+
+/// A scenario: its name (`cairn sim run NAME`), what it shows, and how to run it.
+pub struct Scenario {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub run: fn(u64) -> Outcome,
+}
+
+/// Every named scenario, in the order of DESIGN §2.
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "host-loss",
+        about: "G2: the leader's host is lost for good; writes resume, no key is lost",
+        run: host_loss::run,
+    },
+    Scenario {
+        name: "zone-loss",
+        about: "G3: the leader's zone is lost; the other zone serves every key, writes are refused at once",
+        run: zone_loss::run,
+    },
+    Scenario {
+        name: "zone-flap",
+        about: "G3: a zone is cut off and back five times; nothing lost, writes resume",
+        run: zone_flap::run,
+    },
+    Scenario {
+        name: "partition-between-zones",
+        about: "G3: the zones cannot reach each other; both serve keys, neither accepts writes",
+        run: partition::run,
+    },
+    Scenario {
+        name: "disk-corruption",
+        about: "G6/G8: a log record and a hard-state slot are corrupted on disk; detected, never served",
+        run: disk_corruption::run,
+    },
+    Scenario {
+        name: "crash-during-write",
+        about: "G1: nodes crash in the middle of writes; torn tails are cut, nothing acknowledged is lost",
+        run: crash_during_write::run,
+    },
+];
+
+/// Finds a scenario by name.
+pub fn find(name: &str) -> Option<&'static Scenario> {
+    SCENARIOS.iter().find(|s| s.name == name)
+}
+
+/// The configuration every scenario starts from: two voters per zone and the remote replica,
+/// eight clients.
+fn config(seed: u64) -> SimConfig {
+    let mut config = SimConfig::new(seed, Topology::FULL);
+    config.workload.clients = 8;
+    config
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+/// The checks every scenario reports, then its outcome.
+fn conclude(
+    name: &'static str,
+    seed: u64,
+    mut report: Report,
+    run: &Run,
+    refusal_bound: Duration,
+) -> Outcome {
+    let sim = &run.sim;
+    report.section("checked");
+    let acked = sim.history().acknowledged_writes().count();
+    report.check(
+        Promise::G1,
+        &format!("each of {acked} acknowledged writes was on disk on voters of both zones when acknowledged"),
+        oracles::g1::check(sim),
+    );
+    let keys = sim.workload().keys().len();
+    let up = sim.hosts().iter().filter(|h| h.is_up()).count();
+    report.check(
+        Promise::G2,
+        &format!("each of {keys} acknowledged keys is on each of the {up} running nodes and decrypts its sample"),
+        oracles::keys::check(sim),
+    );
+    if !run.outages.is_empty() {
+        report.check(
+            Promise::G3,
+            &format!("during the outages, keys work outside the lost zone and writes are answered within {refusal_bound:?}"),
+            oracles::g3::check(sim, &run.outages, refusal_bound),
+        );
+    }
+    report.check(
+        Promise::G6,
+        &format!(
+            "no plaintext key material in {} KiB of messages and disk writes",
+            run.g6.scanned() / 1024
+        ),
+        run.g6.violations(),
+    );
+    let applied: Vec<u64> = sim.replica_digests().iter().map(|d| d.1).collect();
+    report.check(
+        Promise::G8,
+        &format!("replicas agree (applied {applied:?})"),
+        oracles::g8::check(sim),
+    );
+    if let Some(healed) = run.healed_us {
+        report.check(
+            Promise::Liveness,
+            &format!(
+                "writes succeed again within {:?} of the healing",
+                crate::run::LIVENESS_BOUND
+            ),
+            oracles::liveness::check(sim, healed, crate::run::LIVENESS_BOUND),
+        );
+    }
+    let violations = report.violations().to_vec();
+    Outcome {
+        name,
+        seed,
+        report: report.into_text(),
+        violations,
+    }
+}
+
+/// Milliseconds between two instants, for figures.
+fn ms(from_us: u64, to_us: u64) -> u64 {
+    to_us.saturating_sub(from_us) / 1000
+}
+
+/// The first write invoked at or after `from_us` that succeeded: its completion time.
+fn first_success_after(run: &Run, from_us: u64) -> Option<u64> {
+    run.sim
+        .history()
+        .ops()
+        .iter()
+        .filter(|op| op.kind.is_write() && op.invoked_us >= from_us)
+        .filter(|op| op.result.as_ref().is_some_and(|r| r.is_success()))
+        .filter_map(|op| op.completed_us)
+        .min()
+}
