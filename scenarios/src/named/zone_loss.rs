@@ -14,6 +14,11 @@ pub fn run(seed: u64) -> Outcome {
 
 /// The scenario with bugs planted (tests of the oracles).
 pub fn run_with(seed: u64, bugs: PlantedBugs) -> Outcome {
+    run_for(seed, bugs, secs(60.0)).0
+}
+
+/// The scenario with the zone lost for `outage`; also returns the events simulated.
+pub fn run_for(seed: u64, bugs: PlantedBugs, outage: std::time::Duration) -> (Outcome, u64) {
     let mut config = config(seed);
     config.timing.bugs = bugs;
     let mut run = Run::new(config);
@@ -29,7 +34,7 @@ pub fn run_with(seed: u64, bugs: PlantedBugs) -> Outcome {
     // Cut first, so that nothing still in flight from the zone arrives after its death.
     run.sim.apply(Fault::Isolate(Target::zone(&zone)));
     run.sim.apply(Fault::Lose(Target::zone(&zone)));
-    run.sim.run_for(secs(60.0));
+    run.sim.run_for(outage);
     let end = run.sim.now_micros();
     run.outages.push(Outage {
         zone: zone.clone(),
@@ -79,5 +84,6 @@ pub fn run_with(seed: u64, bugs: PlantedBugs) -> Outcome {
     r.line(format!(
         "  encrypts and decrypts served by the other zone: {reads}"
     ));
-    conclude("zone-loss", seed, r, &run, REFUSAL_BOUND)
+    let events = run.sim.stats().events;
+    (conclude("zone-loss", seed, r, &run, REFUSAL_BOUND), events)
 }
