@@ -56,7 +56,7 @@ impl Run {
         v.extend(oracles::g3::check(&self.sim, &self.outages, refusal_bound));
         v.extend(self.g6.violations());
         v.extend(oracles::g8::check(&self.sim));
-        v.extend(oracles::keys::check(&self.sim));
+        v.extend(oracles::keys::check(&self.sim, self.can_commit()));
         if let Some(healed) = self.healed_us
             && self.can_commit()
         {
@@ -65,15 +65,17 @@ impl Run {
         v
     }
 
-    /// Whether the voters not lost for good still form a commit quorum: if not (a zone's
-    /// only voter was lost, say), refusing writes forever is the promised behaviour and
-    /// liveness is not expected.
+    /// Whether the voters that can still vote form a commit quorum: if not (a zone's only
+    /// voter was lost, say, or both hard-state slots of a voter rotted, so that it never
+    /// votes again), refusing writes forever is the promised behaviour and liveness is not
+    /// expected.
     pub fn can_commit(&self) -> bool {
         let alive = self
             .sim
             .hosts()
             .iter()
             .filter(|h| h.life() != cairn_sim::Life::Lost)
+            .filter(|h| !h.node().is_some_and(|n| n.status().lost_vote))
             .map(|h| h.id())
             .collect();
         self.sim.cluster().is_commit_quorum(&alive)

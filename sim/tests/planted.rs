@@ -45,10 +45,24 @@ fn the_ack_records_see_no_violation_without_bugs() {
     assert_eq!(g1_violations(common::config(15, Topology::FULL)), 0);
 }
 
+/// The leader acknowledges only once a voter of every zone has applied the write, which by
+/// then is long on disk everywhere it counted: that rule alone hides both durability bugs
+/// below, so they are planted with it switched off. Switched off alone, it breaks no
+/// durability.
+#[test]
+fn the_ack_records_see_no_violation_with_only_the_remote_apply_rule_off() {
+    let bugs = PlantedBugs {
+        ack_before_remote_apply: true,
+        ..PlantedBugs::default()
+    };
+    assert_eq!(g1_violations(with_bugs(15, Topology::FULL, bugs)), 0);
+}
+
 #[test]
 fn the_ack_records_catch_acknowledgement_before_fsync() {
     let bugs = PlantedBugs {
         ack_before_fsync: true,
+        ack_before_remote_apply: true,
         ..PlantedBugs::default()
     };
     assert!(g1_violations(with_bugs(15, Topology::FULL, bugs)) > 0);
@@ -58,6 +72,7 @@ fn the_ack_records_catch_acknowledgement_before_fsync() {
 fn the_ack_records_catch_a_commit_in_one_zone() {
     let bugs = PlantedBugs {
         commit_in_one_zone: true,
+        ack_before_remote_apply: true,
         ..PlantedBugs::default()
     };
     assert!(g1_violations(with_bugs(16, Topology::FULL, bugs)) > 0);

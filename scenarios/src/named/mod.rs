@@ -107,7 +107,7 @@ fn conclude(
     report.check(
         Promise::G2,
         &format!("each of {keys} acknowledged keys is on each of the {up} running nodes and decrypts its sample"),
-        oracles::keys::check(sim),
+        oracles::keys::check(sim, true),
     );
     if !run.outages.is_empty() {
         report.check(

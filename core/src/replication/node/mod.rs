@@ -95,6 +95,9 @@ pub struct Status {
     /// See [`Node::status`]: set when this node refused a leader that contradicts its
     /// committed log.
     pub diverged: Option<Index>,
+    /// This voter lost its term and vote (both hard-state slots unreadable) and will not vote
+    /// again until an operator replaces it: elections that need it cannot succeed.
+    pub lost_vote: bool,
 }
 
 pub struct Node {
@@ -176,6 +179,14 @@ impl Node {
         };
         let mut store = store;
         store.set_planted_bugs(timing.bugs);
+        let stale_hard_state = log.last_term() > hard.term;
+        if stale_hard_state {
+            // Every write carries the hard state, so the log can only be ahead of it if the
+            // newest slot was lost: the node may have voted in that term, so it behaves as if
+            // it had (for itself, which helps no one) rather than risk a second vote.
+            hard.term = log.last_term();
+            hard.vote = Some(id);
+        }
         let base = log.base_index();
         let last = log.last_index();
         let mut node = Node {
@@ -206,7 +217,7 @@ impl Node {
             barriers: BTreeMap::new(),
         };
         node.reset_election_timer();
-        if lost_hard_state {
+        if lost_hard_state || stale_hard_state {
             // Make the forfeit durable with the next write.
             node.persist.hard_state_changed();
         }
@@ -256,6 +267,7 @@ impl Node {
             last_index: self.log.last_index(),
             fenced: self.fenced,
             diverged: self.diverged,
+            lost_vote: self.voting == Voting::Never,
         }
     }
 
