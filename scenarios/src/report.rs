@@ -168,6 +168,36 @@ pub fn describe(sim: &Sim, fault: &cairn_sim::Fault) -> String {
         }
         Fault::StopWorkload => write!(s, "clients stop"),
         Fault::ResumeWorkload => write!(s, "clients resume"),
+        Fault::NewGeneration {
+            from,
+            generation,
+            target: t,
+        } => write!(
+            s,
+            "{} of the rebuilt region (generation {generation}) reaches {}",
+            name(from),
+            target(t)
+        ),
+        Fault::Store { region, fault } => match fault {
+            cairn_sim::StoreFault::Outage { down: true } => write!(s, "{region} is down"),
+            cairn_sim::StoreFault::Outage { down: false } => write!(s, "{region} is back"),
+            cairn_sim::StoreFault::UploadLatency(Some(l)) => {
+                write!(s, "uploads to {region} take {l:?}")
+            }
+            cairn_sim::StoreFault::UploadLatency(None) => {
+                write!(s, "uploads to {region} back to normal")
+            }
+            cairn_sim::StoreFault::Corrupt(o) => write!(
+                s,
+                "a bit of {} in {region} flips",
+                o.as_deref().unwrap_or("an object")
+            ),
+            cairn_sim::StoreFault::Remove(o) => write!(
+                s,
+                "{} disappears from {region}",
+                o.as_deref().unwrap_or("an object")
+            ),
+        },
     };
     s
 }

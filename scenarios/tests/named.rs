@@ -25,6 +25,14 @@ fn every_scenario_has_a_test() {
         "partition-between-zones",
         "disk-corruption",
         "crash-during-write",
+        // tests/backups.rs
+        "region-loss",
+        "region-and-replica-loss",
+        "region-cut-off-then-back",
+        "replica-loss",
+        "backup-region-outage",
+        "corrupted-backup",
+        "thirty-days",
     ];
     let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
     assert_eq!(names, tested);

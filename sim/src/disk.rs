@@ -18,13 +18,21 @@
 //! record on (otherwise new appends would sit behind the damage and be lost at the next
 //! restart).
 //!
+//! A node that takes backups also keeps, on the same disk, its backup outbox (each object
+//! until it is stored in every backup region) and its backup schedule's saved state
+//! ([`BackupFiles`]). Those are written whole and synced before the driver goes on (a
+//! temporary file, an fsync and a rename, as the real driver does), so they are modelled as
+//! durable at once: a crash keeps them, a lost or replaced host loses them.
+//!
 //! For the G1 oracle the disk keeps a small index of the `(index, term)` of every entry in its
 //! synced log (updated as fsyncs complete, rebuilt from the bytes after a crash or
 //! corruption), so "is this entry durable on that node" is a lookup, not a decode.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
+use cairn_core::backup::ScheduleState;
 use cairn_core::replication::storage::{self, HARD_STATE_SLOT, RecoveryReport};
 use cairn_core::replication::{Index, PersistBatch, Recovered, Snapshot, Term};
 
@@ -72,6 +80,19 @@ pub enum DiskFile {
     Log,
     HardState,
     Snapshot,
+    /// An object written to the backup outbox, to be uploaded to every backup region (the
+    /// same bytes are uploaded: scanning them here scans every backup object once).
+    BackupOutbox,
+}
+
+/// The backup taker's files: durable as soon as written (see the module docs).
+#[derive(Clone, Debug, Default)]
+pub struct BackupFiles {
+    /// Objects waiting to be stored in every backup region, by outbox name.
+    pub outbox: BTreeMap<String, Arc<Vec<u8>>>,
+    /// The schedule's state as last saved (kept as the value: encoding it on every save
+    /// would only cost time; the encoding is core's and tested there).
+    pub saved: Option<ScheduleState>,
 }
 
 /// One of the two hard-state slots, by age.
@@ -240,6 +261,7 @@ pub struct Disk {
     in_flight: usize,
     index: SyncedIndex,
     stats: DiskStats,
+    pub(crate) backup: BackupFiles,
 }
 
 impl Disk {
@@ -325,6 +347,11 @@ impl Disk {
 
     pub fn stats(&self) -> &DiskStats {
         &self.stats
+    }
+
+    /// The backup outbox and saved schedule (empty unless the node takes backups).
+    pub fn backup_files(&self) -> &BackupFiles {
+        &self.backup
     }
 
     // ---- writes (driven by the node's outputs) ----

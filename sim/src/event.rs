@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use cairn_core::replication::NodeId;
 
+use crate::backup::StoreRequest;
 use crate::clock::Micros;
 use crate::fault::Fault;
 use crate::history::{OpId, OpResult};
@@ -39,6 +40,10 @@ pub(crate) enum Event {
     ClientTimeout { op: OpId },
     /// A scheduled fault.
     Fault(Box<Fault>),
+    /// The backup schedule's timer (stale unless `generation` is the host's latest).
+    BackupWakeup { node: NodeId, generation: u64 },
+    /// A request to a backup region's object store completes.
+    StoreDone(Box<StoreRequest>),
 }
 
 impl Event {
@@ -54,6 +59,8 @@ impl Event {
             Event::ClientReceive { .. } => 7,
             Event::ClientTimeout { .. } => 8,
             Event::Fault(_) => 9,
+            Event::BackupWakeup { .. } => 10,
+            Event::StoreDone(_) => 11,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use cairn_core::replication::NodeId;
 
+use crate::backup::StoreFault;
 use crate::clock::Micros;
 use crate::disk::HardSlot;
 use crate::event::Event;
@@ -110,6 +111,20 @@ pub enum Fault {
     /// Clients stop issuing new operations (outstanding ones still complete).
     StopWorkload,
     ResumeWorkload,
+    /// Something happens to a backup region's object store (`backup-x`, `backup-y`).
+    Store {
+        region: String,
+        fault: StoreFault,
+    },
+    /// A recovery rebuilt the region elsewhere under `generation`, and a node of it (`from`,
+    /// outside the simulated cluster's own generation) reaches the target's nodes: each
+    /// running one gets a message of that generation (the new region's nodes themselves are
+    /// not simulated). The links must be up for it to arrive.
+    NewGeneration {
+        from: NodeId,
+        generation: u64,
+        target: Target,
+    },
 }
 
 impl Fault {
@@ -134,6 +149,14 @@ impl Fault {
             Fault::ClockSkew { .. } => "clock_skew",
             Fault::StopWorkload => "stop_workload",
             Fault::ResumeWorkload => "resume_workload",
+            Fault::NewGeneration { .. } => "new_generation",
+            Fault::Store { fault, .. } => match fault {
+                StoreFault::Outage { down: true } => "store_down",
+                StoreFault::Outage { down: false } => "store_up",
+                StoreFault::UploadLatency(_) => "store_latency",
+                StoreFault::Corrupt(_) => "store_corrupt",
+                StoreFault::Remove(_) => "store_remove",
+            },
         }
     }
 }
@@ -275,6 +298,35 @@ impl Sim {
                     }
                 }
                 true
+            }
+            Fault::Store { region, fault } => self.apply_store_fault(region, fault),
+            Fault::NewGeneration {
+                from,
+                generation,
+                target,
+            } => {
+                let packet = cairn_core::replication::Packet {
+                    generation: *generation,
+                    term: 0,
+                    msg: cairn_core::replication::Message::PreVoteReply { granted: false },
+                };
+                let bytes = std::sync::Arc::new(packet.encode());
+                let mut any = false;
+                for i in self.resolve(target) {
+                    let to = self.hosts[i].info.id;
+                    if self.hosts[i].is_up() && !self.net.is_cut(*from, to) {
+                        self.queue.push(
+                            self.now,
+                            Event::Deliver {
+                                from: *from,
+                                to,
+                                bytes: std::sync::Arc::clone(&bytes),
+                            },
+                        );
+                        any = true;
+                    }
+                }
+                any
             }
         }
     }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cairn_core::Timestamp;
+use cairn_core::backup::BackupScheduler;
 use cairn_core::crypto::hierarchy::RootKey;
 use cairn_core::replication::{
     HardState, Index, Input, Node, NodeId, NodeInfo, Output, Packet, Recovered,
@@ -94,6 +95,10 @@ pub struct Host {
     pub(crate) restarts: Vec<RestartRecord>,
     /// When the disk was lost (the host lost or replaced).
     pub(crate) disk_losses: Vec<Micros>,
+    /// The backup schedule, on the node that takes backups while it runs.
+    pub(crate) backup: Option<BackupScheduler>,
+    pub(crate) backup_timer: Option<Micros>,
+    pub(crate) backup_timer_generation: u64,
 }
 
 impl Host {
@@ -184,6 +189,9 @@ impl Sim {
             crashes: Vec::new(),
             restarts: Vec::new(),
             disk_losses: Vec::new(),
+            backup: None,
+            backup_timer: None,
+            backup_timer_generation: 0,
             info,
         };
         let (recovered, _) = host.disk.recover();
@@ -401,6 +409,9 @@ impl Sim {
         host.timer_generation += 1;
         host.writes.clear();
         host.barriers.clear();
+        host.backup = None;
+        host.backup_timer = None;
+        host.backup_timer_generation += 1;
         let damage = host.disk.crash(tear, &mut self.rng);
         host.crashes.push(CrashRecord { at_us: now, damage });
         let id = host.info.id;
@@ -465,6 +476,7 @@ impl Sim {
         host.incarnation += 1;
         host.restarts.push(record);
         self.drain(i);
+        self.start_backups(i);
     }
 
     /// Every client waiting on node `id` learns that it went down.

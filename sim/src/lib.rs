@@ -80,6 +80,14 @@
 //!   hosts, partitions of a node, zone or region, one-way cuts, link faults, slow disks,
 //!   log and hard-state corruption, clock skew, workload stop/resume.
 //!
+//! * **Backups** ([`backup`], [`objectstore`]): with [`SimConfig::backups`] set, the remote
+//!   replica runs core's backup schedule and the simulator carries it out against one object
+//!   store per backup region (`backup-x`, `backup-y`): uploads and deletes take simulated
+//!   time and fail while a store is down; [`Fault::Store`] takes a store down, slows it, or
+//!   alters or removes an object; [`Sim::restore_from_backups`] and
+//!   [`Sim::restore_from_replica`] rebuild the state as a recovery would;
+//!   [`Fault::NewGeneration`] lets a node of a rebuilt region reach the old one (fencing).
+//!
 //! With the `planted-bugs` feature (on in this crate's tests) the switches of
 //! [`Timing::bugs`](cairn_core::replication::Timing) reach the nodes through
 //! [`SimConfig::timing`]; `tests/planted.rs` shows the G1 records and the scanner catching
@@ -110,6 +118,7 @@
 //! (`cargo run --release -p cairn-sim --example speed`); most of the time is the core
 //! itself (unsealing keys on every replica).
 
+pub mod backup;
 pub mod client;
 pub mod clock;
 pub mod disk;
@@ -118,6 +127,7 @@ pub mod fault;
 pub mod history;
 pub mod host;
 pub mod network;
+pub mod objectstore;
 pub mod rng;
 pub mod scan;
 pub mod sim;
@@ -126,12 +136,16 @@ pub mod topology;
 mod trace;
 pub mod workload;
 
+pub use backup::{BackupSimConfig, StoreFault};
 pub use clock::{ClockConfig, Micros, NodeClock};
-pub use disk::{CrashDamage, Disk, DiskConfig, DiskFile, DiskRecovery, DiskStats, HardSlot};
+pub use disk::{
+    BackupFiles, CrashDamage, Disk, DiskConfig, DiskFile, DiskRecovery, DiskStats, HardSlot,
+};
 pub use fault::{Fault, FaultRecord, Target};
 pub use history::{Ack, History, Op, OpId, OpKind, OpResult};
 pub use host::{CrashRecord, Host, Life, RestartRecord};
 pub use network::{Distance, LinkFaults, Network, NetworkConfig};
+pub use objectstore::{ObjectStore, StoreDamage, StoreOp, StoreOpKind, StoreOutcome, StoredObject};
 pub use rng::SimRng;
 pub use scan::{Scanned, Scanner, Source, WireRecord};
 pub use sim::{Sim, SimConfig};

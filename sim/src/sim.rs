@@ -5,6 +5,7 @@ use std::time::Duration;
 use cairn_core::Timestamp;
 use cairn_core::replication::{ClusterConfig, Index, Node, NodeId, Timing};
 
+use crate::backup::BackupSimConfig;
 use crate::clock::{ClockConfig, Micros, micros_of, timestamp};
 use crate::disk::DiskConfig;
 use crate::event::{Event, EventQueue};
@@ -12,6 +13,7 @@ use crate::fault::FaultRecord;
 use crate::history::History;
 use crate::host::Host;
 use crate::network::{Network, NetworkConfig};
+use crate::objectstore::ObjectStore;
 use crate::rng::{SimRng, micros};
 use crate::scan::{Scanned, Scanner, WireRecord};
 use crate::stats::Stats;
@@ -34,6 +36,8 @@ pub struct SimConfig {
     pub start: Timestamp,
     /// The cluster's root key (the same file on every node).
     pub root_key: [u8; 32],
+    /// Backups by the remote replica to the backup regions' object stores (`None`: off).
+    pub backups: Option<BackupSimConfig>,
 }
 
 impl SimConfig {
@@ -51,6 +55,7 @@ impl SimConfig {
             // 2026-01-01T00:00:00Z: dates in the state look like dates.
             start: Timestamp::from_millis(1_767_225_600_000),
             root_key: [0x5a; 32],
+            backups: None,
         }
     }
 }
@@ -80,6 +85,10 @@ pub struct Sim {
     /// Events processed at the current instant: time that stops moving while events keep
     /// coming is a livelock (a timer that fires at "now" forever), reported rather than hung.
     pub(crate) same_instant: u64,
+    /// The backup regions' object stores (empty when backups are off).
+    pub(crate) stores: Vec<ObjectStore>,
+    /// Every draw that concerns backups, apart from the main stream.
+    pub(crate) backup_rng: SimRng,
 }
 
 /// More events than this at one simulated instant is a livelock.
@@ -109,6 +118,13 @@ impl Sim {
             next_request: 1,
             next_barrier: 1,
             same_instant: 0,
+            stores: config
+                .backups
+                .iter()
+                .flat_map(|b| b.schedule.regions.iter())
+                .map(|r| ObjectStore::new(r.clone()))
+                .collect(),
+            backup_rng: SimRng::new(config.seed ^ 0xbac0_5eed_0000_0001),
             cluster,
             config,
         };
@@ -120,6 +136,7 @@ impl Sim {
         }
         for i in 0..sim.hosts.len() {
             sim.drain(i);
+            sim.start_backups(i);
         }
         for c in 0..sim.workload.clients.len() {
             sim.workload.clients[c].scheduled = true;
@@ -165,6 +182,10 @@ impl Sim {
             Event::ClientReceive { op, result } => self.on_client_receive(op, *result),
             Event::ClientTimeout { op } => self.on_client_timeout(op),
             Event::Fault(fault) => self.apply(*fault),
+            Event::BackupWakeup { node, generation } => {
+                self.on_backup_wakeup(usize::from(node.0), generation);
+            }
+            Event::StoreDone(request) => self.on_store_done(*request),
         }
         true
     }
@@ -196,6 +217,13 @@ impl Sim {
             Event::Fault(fault) => {
                 t.event(at, kind, 0, 0);
                 t.bytes(fault.kind().as_bytes());
+            }
+            Event::BackupWakeup { node, generation } => {
+                t.event(at, kind, u64::from(node.0), *generation);
+            }
+            Event::StoreDone(r) => {
+                t.event(at, kind, r.store as u64, u64::from(r.node.0));
+                t.bytes(r.object.as_bytes());
             }
         }
     }

@@ -5,12 +5,12 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cairn_sim::{DiskFile, OpMix, Sim, Source, Topology};
+use cairn_sim::{BackupSimConfig, DiskFile, OpMix, Sim, Source, Topology};
 
 #[derive(Default, Debug)]
 struct Seen {
     wire: u64,
-    disk: [u64; 3],
+    disk: [u64; 4],
     secrets_in_plaintext: u64,
 }
 
@@ -26,6 +26,8 @@ fn the_scanner_sees_every_message_and_write_and_no_imported_key_in_plaintext() {
         ..OpMix::DEFAULT
     };
     config.timing.snapshot_every = 50;
+    // The replica takes backups: its outbox writes (every backup object) are scanned too.
+    config.backups = Some(BackupSimConfig::default());
     let mut sim = Sim::new(config);
     let seen = Arc::new(Mutex::new(Seen::default()));
     let shared = Arc::clone(&seen);
@@ -38,6 +40,7 @@ fn the_scanner_sees_every_message_and_write_and_no_imported_key_in_plaintext() {
                     DiskFile::Log => 0,
                     DiskFile::HardState => 1,
                     DiskFile::Snapshot => 2,
+                    DiskFile::BackupOutbox => 3,
                 }] += 1;
             }
         }

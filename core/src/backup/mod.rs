@@ -3,6 +3,7 @@
 //! replica, and the report of writes orphaned by a recovery. Decisions are sans-IO; drivers
 //! move the bytes.
 
+pub mod inventory;
 pub mod manifest;
 pub mod object;
 pub mod recovery;
@@ -11,8 +12,9 @@ pub mod schedule;
 #[cfg(test)]
 mod tests;
 
+pub use inventory::inventory;
 pub use manifest::{MANIFEST_NAME, Manifest, ManifestEntry};
 pub use object::BackupKey;
 pub use recovery::{Orphan, from_replica, orphans};
-pub use restore::{RestoreError, Restored, restore};
+pub use restore::{RestoreError, Restored, restore, restore_with_bugs};
 pub use schedule::{BackupConfig, BackupOutput, BackupScheduler, BackupSource, ScheduleState};

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::backup::manifest::{Manifest, ManifestEntry};
 use crate::backup::object::{self, BackupKey, Content, Kind, ObjectError};
+use crate::replication::bugs::PlantedBugs;
 use crate::replication::log::{Entry, Index, Payload, Term};
 use crate::replication::snapshot::Snapshot;
 use crate::store::State;
@@ -53,6 +54,24 @@ pub fn restore(
     fetch: impl Fn(&ManifestEntry) -> Vec<Vec<u8>>,
     at: Option<Timestamp>,
 ) -> Result<Restored, RestoreError> {
+    restore_with_bugs(key, manifest, fetch, at, PlantedBugs::default())
+}
+
+/// [`restore`] with bugs planted on purpose (simulator tests of the checkers only).
+pub fn restore_with_bugs(
+    key: &BackupKey,
+    manifest: &Manifest,
+    fetch: impl Fn(&ManifestEntry) -> Vec<Vec<u8>>,
+    at: Option<Timestamp>,
+    bugs: PlantedBugs,
+) -> Result<Restored, RestoreError> {
+    let fetch_verified = |entry: &ManifestEntry| {
+        if bugs.restore_accepts_tampered() {
+            fetch_trusting(key, entry, &fetch)
+        } else {
+            fetch_verified(key, entry, &fetch).map(Some)
+        }
+    };
     let mut entries: Vec<&ManifestEntry> = manifest.entries.iter().collect();
     entries.sort_by_key(|e| (e.header.generation, e.header.seq));
     let full_pos = entries
@@ -65,8 +84,11 @@ pub fn restore(
             })
         })?;
     let full = entries[full_pos];
-    let Content::Snapshot(snapshot) = fetch_verified(key, full, &fetch)? else {
-        unreachable!("object::open checks kind against content");
+    let Some(Content::Snapshot(snapshot)) = fetch_verified(full)? else {
+        return Err(RestoreError::Object {
+            name: full.name.clone(),
+            error: ObjectError::Unauthentic,
+        });
     };
     let mut state =
         State::decode(&snapshot.data).map_err(|e| RestoreError::State(e.to_string()))?;
@@ -74,9 +96,16 @@ pub fn restore(
     let mut term = snapshot.term;
     let mut time = full.header.created;
     let mut used = vec![full.name.clone()];
+    // The last object used was cut after `at`: it holds every entry written up to `at`,
+    // and later objects are not needed (nor fetched: one altered after `at` does not stop
+    // a restore to before it).
+    let mut last_created = full.header.created;
     'objects: for e in &entries[full_pos + 1..] {
         if e.header.kind != Kind::Incremental || e.header.generation != full.header.generation {
             continue;
+        }
+        if at.is_some_and(|t| last_created > t) {
+            break;
         }
         if e.header.last <= cursor {
             continue;
@@ -87,10 +116,19 @@ pub fn restore(
                 to: e.header.first - 1,
             });
         }
-        let Content::Entries(batch) = fetch_verified(key, e, &fetch)? else {
-            unreachable!("object::open checks kind against content");
+        let batch = match fetch_verified(e)? {
+            Some(Content::Entries(batch)) => batch,
+            Some(Content::Snapshot(_)) => unreachable!("object::open checks kind against content"),
+            // Only with the planted bug: the object is taken at its word and skipped.
+            None => {
+                used.push(e.name.clone());
+                last_created = e.header.created;
+                cursor = e.header.last;
+                continue;
+            }
         };
         used.push(e.name.clone());
+        last_created = e.header.created;
         for entry in batch {
             if entry.index <= cursor {
                 continue;
@@ -141,6 +179,20 @@ fn fetch_verified(
         });
     }
     Ok(content)
+}
+
+/// The planted bug `restore_accepts_tampered`: the first copy, unchecked against the
+/// manifest; one that fails to open is skipped (`None`) instead of refused.
+fn fetch_trusting(
+    key: &BackupKey,
+    entry: &ManifestEntry,
+    fetch: &impl Fn(&ManifestEntry) -> Vec<Vec<u8>>,
+) -> Result<Option<Content>, RestoreError> {
+    let copies = fetch(entry);
+    let bytes = copies
+        .first()
+        .ok_or_else(|| RestoreError::Missing(entry.name.clone()))?;
+    Ok(object::open(key, bytes).ok().map(|(_, content)| content))
 }
 
 /// Applies one log entry to a state being rebuilt.

@@ -6,11 +6,17 @@
 //! snapshot. Each object goes to **every** backup region independently: a region that is down
 //! delays only its own copies (retried with backoff) and never the next backup. Each region's
 //! manifest is rewritten after its objects change. Objects are deleted from every region once
-//! older than `retention` (30 days), and not before.
+//! older than `retention` (30 days), and not before — except that a full backup is kept as
+//! long as the incrementals that follow it are (at most `full_every` longer): without it they
+//! could not be restored, and the promise is 30 days of restorable history.
 //!
 //! The driver keeps each new object in a local outbox until it is stored everywhere, and saves
 //! the schedule's state after every change, so that after a restart the schedule resumes where
-//! it was: pending uploads are retried and the next cut comes at its time.
+//! it was: pending uploads are retried and the next cut comes at its time. A driver that lost
+//! the saved state with its disk (a replaced replica) starts from what the regions hold
+//! ([`ScheduleState::adopt`]), so that the objects already there keep their names, stay listed
+//! and expire on time; a recovery that starts a new generation keeps the old generation's
+//! objects the same way, under a new sequence.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,9 +25,10 @@ use std::time::Duration;
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
-use crate::backup::manifest::{MANIFEST_NAME, Manifest, ManifestEntry};
+use crate::backup::manifest::{self, MANIFEST_NAME, Manifest, ManifestEntry};
 use crate::backup::object::{self, BackupKey, Content, Kind};
 use crate::crypto::aead::random_nonce;
+use crate::replication::bugs::PlantedBugs;
 use crate::replication::log::{Entry, Index};
 use crate::replication::snapshot::Snapshot;
 use crate::time::Timestamp;
@@ -86,9 +93,42 @@ pub enum Copy {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectState {
-    pub entry: ManifestEntry,
+    /// Shared: the state is saved after every change, and cloning it must stay cheap.
+    pub entry: Arc<ManifestEntry>,
     /// One per configured region, in the same order.
     pub copies: Vec<Copy>,
+    #[serde(skip)]
+    pub(crate) encoded: EncodedEntry,
+}
+
+impl ObjectState {
+    /// The entry as a manifest encodes it (computed once).
+    pub(crate) fn encoded(&self) -> &[u8] {
+        self.encoded.0.get_or_init(|| {
+            postcard::to_stdvec(&*self.entry)
+                .expect("serializes")
+                .into()
+        })
+    }
+}
+
+/// An entry's manifest encoding, kept once computed: a manifest is rewritten after every
+/// backup and lists a month of them. Not part of the saved state, and never compared.
+#[derive(Clone, Default)]
+pub struct EncodedEntry(std::sync::OnceLock<Arc<[u8]>>);
+
+impl PartialEq for EncodedEntry {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for EncodedEntry {}
+
+impl std::fmt::Debug for EncodedEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EncodedEntry")
+    }
 }
 
 /// The schedule's durable state.
@@ -101,7 +141,9 @@ pub struct ScheduleState {
     pub last_full: Option<Timestamp>,
     /// Every committed entry up to here is in some backup.
     pub backed_up_to: Index,
-    pub objects: Vec<ObjectState>,
+    /// Each shared: saving the state after every change copies pointers, and only the
+    /// objects that change are copied on write.
+    pub objects: Vec<Arc<ObjectState>>,
 }
 
 impl ScheduleState {
@@ -111,6 +153,56 @@ impl ScheduleState {
 
     pub fn decode(bytes: &[u8]) -> Option<ScheduleState> {
         postcard::from_bytes(bytes).ok()
+    }
+
+    /// The state of a schedule of `generation` that starts without one of its own (its
+    /// node's disk was lost): it takes over what the backup regions hold. `regions` is, in
+    /// the configured order, what each region holds ([`inventory`](crate::backup::inventory)),
+    /// or `None` for a region that could not be read.
+    ///
+    /// An object a readable region holds is `Stored` there; one it lacks stays missing there
+    /// (its outbox copy went with the lost disk); in an unreadable region it is assumed
+    /// stored, so that it is deleted at expiry (deleting a missing object is harmless). The
+    /// sequence of `generation` continues after the highest taken over, so no name is reused;
+    /// the next backup is cut at once.
+    pub fn adopt(generation: u64, regions: &[Option<Vec<ManifestEntry>>]) -> ScheduleState {
+        let mut objects: std::collections::BTreeMap<(u64, u64), ObjectState> =
+            std::collections::BTreeMap::new();
+        for (r, held) in regions.iter().enumerate() {
+            for entry in held.iter().flatten() {
+                let o = objects
+                    .entry((entry.header.generation, entry.header.seq))
+                    .or_insert_with(|| ObjectState {
+                        encoded: EncodedEntry::default(),
+                        entry: Arc::new(entry.clone()),
+                        copies: regions
+                            .iter()
+                            .map(|h| match h {
+                                Some(_) => Copy::Deleted,
+                                None => Copy::Stored,
+                            })
+                            .collect(),
+                    });
+                o.copies[r] = Copy::Stored;
+            }
+        }
+        let mut state = ScheduleState {
+            generation,
+            ..ScheduleState::default()
+        };
+        for o in objects.values() {
+            let h = &o.entry.header;
+            if h.generation != generation {
+                continue;
+            }
+            state.next_seq = state.next_seq.max(h.seq + 1);
+            state.backed_up_to = state.backed_up_to.max(h.last);
+            if h.kind == Kind::Full {
+                state.last_full = state.last_full.max(Some(h.created));
+            }
+        }
+        state.objects = objects.into_values().map(Arc::new).collect();
+        state
     }
 }
 
@@ -146,27 +238,43 @@ pub struct BackupScheduler {
     /// Per region: a manifest upload is in flight / the manifest changed since.
     manifest_busy: Vec<bool>,
     manifest_dirty: Vec<bool>,
+    /// Per region: failed manifest uploads in a row, and when to try again (backoff, as for
+    /// objects: a region that is down is not hammered).
+    manifest_attempts: Vec<u32>,
+    manifest_retry_at: Vec<Timestamp>,
     outputs: VecDeque<BackupOutput>,
     save_needed: bool,
+    bugs: PlantedBugs,
+    /// What [`Self::poll_timeout`] answers, kept current by every change.
+    next_timeout: Option<Timestamp>,
 }
 
 impl BackupScheduler {
-    /// A schedule for cluster `generation`, resuming from `saved` if there is one (of the same
-    /// generation: a recovery starts a new sequence).
+    /// A schedule for cluster `generation`, resuming from `saved` if there is one. A saved
+    /// state of an older generation (a recovery started a new one) gives its objects only:
+    /// they stay listed and expire on time, and the new generation starts a new sequence
+    /// with a full backup.
     pub fn new(
         config: BackupConfig,
         key: BackupKey,
         generation: u64,
         saved: Option<ScheduleState>,
     ) -> Self {
-        let mut state = saved
-            .filter(|s| s.generation == generation)
-            .unwrap_or(ScheduleState {
+        let mut state = match saved {
+            Some(s) if s.generation == generation => s,
+            Some(s) if s.generation < generation => ScheduleState {
+                generation,
+                objects: s.objects,
+                ..ScheduleState::default()
+            },
+            _ => ScheduleState {
                 generation,
                 ..ScheduleState::default()
-            });
+            },
+        };
         let regions = config.regions.len();
         for object in &mut state.objects {
+            let object = Arc::make_mut(object);
             object.copies.resize(
                 regions,
                 Copy::Pending {
@@ -189,16 +297,28 @@ impl BackupScheduler {
                 };
             }
         }
-        BackupScheduler {
+        let mut scheduler = BackupScheduler {
             config,
             key,
             state,
             manifest_busy: vec![false; regions],
             // After a restart, rewrite every manifest once: the last write may not have landed.
             manifest_dirty: vec![true; regions],
+            manifest_attempts: vec![0; regions],
+            manifest_retry_at: vec![Timestamp::EPOCH; regions],
             outputs: VecDeque::new(),
             save_needed: false,
-        }
+            bugs: PlantedBugs::default(),
+            next_timeout: None,
+        };
+        scheduler.next_timeout = scheduler.compute_timeout();
+        scheduler
+    }
+
+    /// Switches on bugs planted on purpose (simulator tests of the checkers only).
+    pub fn set_planted_bugs(&mut self, bugs: PlantedBugs) {
+        self.bugs = bugs;
+        self.next_timeout = self.compute_timeout();
     }
 
     pub fn state(&self) -> &ScheduleState {
@@ -217,29 +337,37 @@ impl BackupScheduler {
                 .objects
                 .iter()
                 .filter(|o| o.copies.get(region) == Some(&Copy::Stored))
-                .map(|o| o.entry.clone())
+                .map(|o| o.entry.as_ref().clone())
                 .collect(),
         }
     }
 
     /// When [`BackupScheduler::handle_timeout`] must next run.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.next_timeout
+    }
+
+    /// [`Self::poll_timeout`], computed after every change (it walks every object).
+    fn compute_timeout(&self) -> Option<Timestamp> {
         let mut next = self.state.next_cut.unwrap_or(Timestamp::EPOCH);
-        for o in &self.state.objects {
+        self.each_expiry(|o, expires| {
+            let mut expiring = false;
             for c in &o.copies {
                 if let Copy::Pending { retry_at, .. } | Copy::Deleting { retry_at, .. } = c {
                     next = next.min(*retry_at);
                 }
+                // Only copies that expiry changes call for a wakeup: one already being
+                // deleted must not make the timer fire at a past instant in a loop.
+                expiring |= matches!(c, Copy::Stored | Copy::Pending { .. });
             }
-            next = next.min(o.entry.header.created.saturating_add(self.config.retention));
-        }
-        let manifest_waiting = self
-            .manifest_dirty
-            .iter()
-            .zip(&self.manifest_busy)
-            .any(|(dirty, busy)| *dirty && !*busy);
-        if manifest_waiting {
-            next = Timestamp::EPOCH;
+            if expiring {
+                next = next.min(expires);
+            }
+        });
+        for r in 0..self.config.regions.len() {
+            if self.manifest_dirty[r] && !self.manifest_busy[r] {
+                next = next.min(self.manifest_retry_at[r]);
+            }
         }
         Some(next)
     }
@@ -255,28 +383,112 @@ impl BackupScheduler {
         }
         self.expire(now);
         self.start_transfers(now);
-        self.refresh_manifests(rng);
+        self.refresh_manifests(now, rng);
+        self.next_timeout = self.compute_timeout();
     }
 
     /// The driver's answer to an `Upload`.
     pub fn uploaded(&mut self, now: Timestamp, region: &str, name: &str, ok: bool) {
+        if name == manifest_outbox_name(region) {
+            // Only that region's manifest retry can come due earlier: no need to walk
+            // every object (a timeout that is now early only wakes the driver once).
+            self.on_uploaded(now, region, name, ok);
+            if let Some(r) = self.region_index(region)
+                && self.manifest_dirty[r]
+                && !self.manifest_busy[r]
+            {
+                let retry = self.manifest_retry_at[r];
+                self.next_timeout = Some(self.next_timeout.map_or(retry, |t| t.min(retry)));
+            }
+            return;
+        }
+        self.on_uploaded(now, region, name, ok);
+        self.bring_timeout_forward(region, name, true);
+    }
+
+    /// The driver's answer to a `Delete`.
+    pub fn deleted(&mut self, now: Timestamp, region: &str, name: &str, ok: bool) {
+        self.on_deleted(now, region, name, ok);
+        self.bring_timeout_forward(region, name, false);
+    }
+
+    /// After an answer about one copy: the timeout can only come earlier through that copy
+    /// (a retry, or the object now held there expiring), so there is no need to walk every
+    /// object. The expiry taken is a lower bound (a full backup may be kept longer): a
+    /// timeout that turns out early only wakes the driver once, and `handle_timeout` then
+    /// computes it exactly.
+    fn bring_timeout_forward(&mut self, region: &str, name: &str, newest: bool) {
+        let Some(r) = self.region_index(region) else {
+            return;
+        };
+        // Uploads concern the newest objects, deletions the oldest.
+        let found = if newest {
+            self.state
+                .objects
+                .iter()
+                .rev()
+                .find(|o| o.entry.name == name)
+        } else {
+            self.state.objects.iter().find(|o| o.entry.name == name)
+        };
+        let Some(o) = found else {
+            return;
+        };
+        let mut candidates = Vec::new();
+        match o.copies[r] {
+            Copy::Pending { retry_at, .. } | Copy::Deleting { retry_at, .. } => {
+                candidates.push(retry_at);
+            }
+            Copy::Stored => candidates.push(
+                o.entry
+                    .header
+                    .created
+                    .saturating_add(self.retention() + Duration::from_millis(1)),
+            ),
+            _ => {}
+        }
+        if self.manifest_dirty[r] && !self.manifest_busy[r] {
+            candidates.push(self.manifest_retry_at[r]);
+        }
+        for t in candidates {
+            self.next_timeout = Some(self.next_timeout.map_or(t, |n| n.min(t)));
+        }
+    }
+
+    fn on_uploaded(&mut self, now: Timestamp, region: &str, name: &str, ok: bool) {
         let Some(r) = self.region_index(region) else {
             return;
         };
         if name == manifest_outbox_name(region) {
             self.manifest_busy[r] = false;
-            if !ok {
+            if ok {
+                self.manifest_attempts[r] = 0;
+            } else {
                 self.manifest_dirty[r] = true;
+                self.manifest_attempts[r] += 1;
+                self.manifest_retry_at[r] = now.saturating_add(backoff(
+                    self.config.retry_min,
+                    self.config.retry_max,
+                    self.manifest_attempts[r],
+                ));
             }
             return;
         }
         let (retry_min, retry_max) = (self.config.retry_min, self.config.retry_max);
-        let Some(o) = self.state.objects.iter_mut().find(|o| o.entry.name == name) else {
+        // Uploads concern the newest objects: look from the end.
+        let Some(o) = self
+            .state
+            .objects
+            .iter_mut()
+            .rev()
+            .find(|o| o.entry.name == name)
+        else {
             return;
         };
         let Copy::Uploading { attempts } = o.copies[r] else {
             return;
         };
+        let o = Arc::make_mut(o);
         if ok {
             o.copies[r] = Copy::Stored;
             self.manifest_dirty[r] = true;
@@ -295,8 +507,7 @@ impl BackupScheduler {
         self.save_needed = true;
     }
 
-    /// The driver's answer to a `Delete`.
-    pub fn deleted(&mut self, now: Timestamp, region: &str, name: &str, ok: bool) {
+    fn on_deleted(&mut self, now: Timestamp, region: &str, name: &str, ok: bool) {
         let Some(r) = self.region_index(region) else {
             return;
         };
@@ -307,6 +518,7 @@ impl BackupScheduler {
         let Copy::DeleteInFlight { attempts } = o.copies[r] else {
             return;
         };
+        let o = Arc::make_mut(o);
         o.copies[r] = if ok {
             Copy::Deleted
         } else {
@@ -356,13 +568,18 @@ impl BackupScheduler {
         };
         let seq = self.state.next_seq;
         let (header, content) = match incremental {
-            Some(entries) => {
+            Some(mut entries) => {
                 let last = entries.last().map_or(self.state.backed_up_to, |e| e.index);
+                let mut first = from;
+                if self.bugs.backup_skips_entry() && !entries.is_empty() {
+                    entries.remove(0);
+                    first += 1;
+                }
                 let h = object::header(
                     self.state.generation,
                     seq,
                     Kind::Incremental,
-                    from,
+                    first,
                     last,
                     now,
                 );
@@ -397,8 +614,9 @@ impl BackupScheduler {
         } else {
             due
         });
-        self.state.objects.push(ObjectState {
-            entry: ManifestEntry::describe(name.clone(), header, &bytes),
+        self.state.objects.push(Arc::new(ObjectState {
+            encoded: EncodedEntry::default(),
+            entry: Arc::new(ManifestEntry::describe(name.clone(), header, &bytes)),
             copies: vec![
                 Copy::Pending {
                     attempts: 0,
@@ -406,7 +624,7 @@ impl BackupScheduler {
                 };
                 self.config.regions.len()
             ],
-        });
+        }));
         self.outputs.push_back(BackupOutput::Keep {
             name,
             bytes: Arc::new(bytes),
@@ -414,15 +632,65 @@ impl BackupScheduler {
         self.save_needed = true;
     }
 
-    /// Schedules the deletion of every copy older than the retention period.
+    /// The retention period (a day short with the planted bug).
+    fn retention(&self) -> Duration {
+        if self.bugs.retention_short_by_a_day() {
+            self.config.retention - self.config.retention / 30
+        } else {
+            self.config.retention
+        }
+    }
+
+    /// When each object (in the order of `state.objects`) expires: the first millisecond at
+    /// which it is older than the retention period; for a full backup, not before the
+    /// incrementals that follow it (in its generation, up to the next full) expire, since
+    /// they cannot be restored without it.
+    fn expiries(&self) -> Vec<Timestamp> {
+        let mut out = vec![Timestamp::EPOCH; self.state.objects.len()];
+        let mut i = self.state.objects.len();
+        self.each_expiry(|_, expires| {
+            i -= 1;
+            out[i] = expires;
+        });
+        out
+    }
+
+    /// Calls `f` with each object and its expiry (see [`Self::expiries`]), newest first.
+    fn each_expiry(&self, mut f: impl FnMut(&ObjectState, Timestamp)) {
+        let retention = self.retention() + Duration::from_millis(1);
+        // The latest incremental seen (walking backwards) of the chain being walked.
+        let mut chain: Option<(u64, Timestamp)> = None;
+        for o in self.state.objects.iter().rev() {
+            let h = &o.entry.header;
+            let same = chain.filter(|(g, _)| *g == h.generation).map(|(_, t)| t);
+            match h.kind {
+                Kind::Incremental => {
+                    f(o, h.created.saturating_add(retention));
+                    chain = Some((h.generation, same.map_or(h.created, |t| t.max(h.created))));
+                }
+                Kind::Full => {
+                    let end = same.map_or(h.created, |t| t.max(h.created));
+                    f(o, end.saturating_add(retention));
+                    chain = None;
+                }
+            }
+        }
+    }
+
+    /// Schedules the deletion of every copy that expired (see [`Self::expiries`]).
     fn expire(&mut self, now: Timestamp) {
-        let horizon = now.saturating_sub(self.config.retention);
-        for o in &mut self.state.objects {
-            if o.entry.header.created >= horizon {
+        let expiries = self.expiries();
+        for (o, expires) in self.state.objects.iter_mut().zip(expiries) {
+            if expires > now
+                || !o
+                    .copies
+                    .iter()
+                    .any(|c| matches!(c, Copy::Stored | Copy::Pending { .. }))
+            {
                 continue;
             }
-            for c in &mut o.copies {
-                *c = match *c {
+            for c in &mut Arc::make_mut(o).copies {
+                let next = match *c {
                     Copy::Stored => Copy::Deleting {
                         attempts: 0,
                         retry_at: now,
@@ -431,8 +699,11 @@ impl BackupScheduler {
                     Copy::Pending { .. } => Copy::Deleted,
                     other => other,
                 };
+                if next != *c {
+                    *c = next;
+                    self.save_needed = true;
+                }
             }
-            self.save_needed = true;
         }
         let before = self.state.objects.len();
         let expired_unstored: Vec<String> = self
@@ -455,14 +726,20 @@ impl BackupScheduler {
 
     fn start_transfers(&mut self, now: Timestamp) {
         for o in &mut self.state.objects {
+            let due = o.copies.iter().any(|c| {
+                matches!(c, Copy::Pending { retry_at, .. } | Copy::Deleting { retry_at, .. } if *retry_at <= now)
+            });
+            if !due {
+                continue;
+            }
+            let o = Arc::make_mut(o);
             for (r, c) in o.copies.iter_mut().enumerate() {
-                let region = self.config.regions[r].clone();
                 match *c {
                     Copy::Pending { retry_at, attempts } if retry_at <= now => {
                         *c = Copy::Uploading { attempts };
                         let name = o.entry.name.clone();
                         self.outputs.push_back(BackupOutput::Upload {
-                            region,
+                            region: self.config.regions[r].clone(),
                             outbox: name.clone(),
                             object: name,
                         });
@@ -470,7 +747,7 @@ impl BackupScheduler {
                     Copy::Deleting { retry_at, attempts } if retry_at <= now => {
                         *c = Copy::DeleteInFlight { attempts };
                         self.outputs.push_back(BackupOutput::Delete {
-                            region,
+                            region: self.config.regions[r].clone(),
                             name: o.entry.name.clone(),
                         });
                     }
@@ -482,15 +759,27 @@ impl BackupScheduler {
 
     /// Uploads the manifest of every region whose objects changed (one upload in flight per
     /// region; changes during it are picked up by the next).
-    fn refresh_manifests<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) {
+    fn refresh_manifests<R: CryptoRng + ?Sized>(&mut self, now: Timestamp, rng: &mut R) {
         for r in 0..self.config.regions.len() {
-            if !self.manifest_dirty[r] || self.manifest_busy[r] {
+            if !self.manifest_dirty[r] || self.manifest_busy[r] || self.manifest_retry_at[r] > now {
                 continue;
             }
             self.manifest_dirty[r] = false;
             self.manifest_busy[r] = true;
             let region = self.config.regions[r].clone();
-            let bytes = self.manifest(r).seal(&self.key, random_nonce(rng));
+            let stored: Vec<&ObjectState> = self
+                .state
+                .objects
+                .iter()
+                .filter(|o| o.copies.get(r) == Some(&Copy::Stored))
+                .map(|o| o.as_ref())
+                .collect();
+            let bytes = manifest::seal_encoded(
+                &self.key,
+                random_nonce(rng),
+                stored.len(),
+                stored.iter().map(|o| o.encoded()),
+            );
             let name = manifest_outbox_name(&region);
             self.outputs.push_back(BackupOutput::Keep {
                 name: name.clone(),

@@ -28,6 +28,19 @@ pub struct PlantedBugs {
     /// replication messages, snapshots and disks (breaks G6).
     #[cfg(feature = "planted-bugs")]
     pub leak_material: bool,
+    /// An incremental backup leaves out the first entry of its range, yet the schedule counts
+    /// it as backed up (breaks G9: the backups no longer restore; and G5).
+    #[cfg(feature = "planted-bugs")]
+    pub backup_skips_entry: bool,
+    /// Backups are deleted a day early: after 29 of 30 days (a thirtieth of the retention
+    /// period short, whatever the period) (breaks G9).
+    #[cfg(feature = "planted-bugs")]
+    pub retention_short_by_a_day: bool,
+    /// A restore takes the first copy of each object without checking it against the
+    /// manifest, and skips an object that fails authentication instead of refusing (breaks
+    /// G5 and the restore checks of G9: a tampered object is accepted, silently).
+    #[cfg(feature = "planted-bugs")]
+    pub restore_accepts_tampered: bool,
 }
 
 impl PlantedBugs {
@@ -62,6 +75,27 @@ impl PlantedBugs {
     pub fn ack_before_remote_apply(&self) -> bool {
         #[cfg(feature = "planted-bugs")]
         return self.ack_before_remote_apply;
+        #[cfg(not(feature = "planted-bugs"))]
+        false
+    }
+
+    pub fn backup_skips_entry(&self) -> bool {
+        #[cfg(feature = "planted-bugs")]
+        return self.backup_skips_entry;
+        #[cfg(not(feature = "planted-bugs"))]
+        false
+    }
+
+    pub fn retention_short_by_a_day(&self) -> bool {
+        #[cfg(feature = "planted-bugs")]
+        return self.retention_short_by_a_day;
+        #[cfg(not(feature = "planted-bugs"))]
+        false
+    }
+
+    pub fn restore_accepts_tampered(&self) -> bool {
+        #[cfg(feature = "planted-bugs")]
+        return self.restore_accepts_tampered;
         #[cfg(not(feature = "planted-bugs"))]
         false
     }

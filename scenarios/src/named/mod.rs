@@ -4,10 +4,17 @@
 //! scripts its faults at fixed times. Its report says what happened, what was checked and the
 //! figures measured; it is snapshot-tested, so any change of behaviour shows as a diff.
 
+pub mod backup_outage;
+pub mod backups;
+pub mod corrupted_backup;
 mod crash_during_write;
 mod disk_corruption;
 mod host_loss;
 mod partition;
+pub mod region_cut_off;
+pub mod region_loss;
+pub mod replica_loss;
+pub mod thirty_days;
 mod zone_flap;
 pub mod zone_loss;
 
@@ -66,6 +73,41 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "crash-during-write",
         about: "G1: nodes crash in the middle of writes; torn tails are cut, nothing acknowledged is lost",
         run: crash_during_write::run,
+    },
+    Scenario {
+        name: "region-loss",
+        about: "G4: the primary region is lost; rebuilt from the remote replica, only the replication lag is lost",
+        run: region_loss::run,
+    },
+    Scenario {
+        name: "region-and-replica-loss",
+        about: "G5: the primary region and the replica are lost; rebuilt from backups, at most 5 minutes are lost",
+        run: region_loss::run_with_replica,
+    },
+    Scenario {
+        name: "region-cut-off-then-back",
+        about: "G4/G8: the region is cut off, rebuilt elsewhere, and comes back: fenced, its late writes listed as orphans",
+        run: region_cut_off::run,
+    },
+    Scenario {
+        name: "replica-loss",
+        about: "G4/G9: the replica is replaced by an empty host; seeded again, backups go on",
+        run: replica_loss::run,
+    },
+    Scenario {
+        name: "backup-region-outage",
+        about: "G9: one backup region is down for 11 minutes, the other slow; backups go on and catch up",
+        run: backup_outage::run,
+    },
+    Scenario {
+        name: "corrupted-backup",
+        about: "G6/G9: backup objects altered or deleted; the good copy is used, none left is refused",
+        run: corrupted_backup::run,
+    },
+    Scenario {
+        name: "thirty-days",
+        about: "G9: 31 days of traffic, a backup every 5 minutes, fulls daily, 30-day retention",
+        run: thirty_days::run,
     },
 ];
 

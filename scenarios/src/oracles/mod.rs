@@ -3,10 +3,14 @@
 
 pub mod g1;
 pub mod g3;
+pub mod g4;
+pub mod g5;
 pub mod g6;
 pub mod g8;
+pub mod g9;
 pub mod keys;
 pub mod liveness;
+pub mod rpo;
 
 pub use g3::Outage;
 pub use g6::G6;
