@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -11,19 +11,152 @@ use cairn_core::Timestamp;
 use cairn_core::backup::{BackupConfig, BackupKey, BackupOutput, BackupScheduler, ScheduleState};
 use cairn_core::crypto::hierarchy::RootKey;
 use cairn_core::replication::Node;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use super::s3::{S3Config, S3Error, S3Sink};
 use crate::os_rng::OsRng;
 use crate::storage::DataDir;
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// An object store of one backup region.
+/// An object store of one backup region. Every operation either succeeds or fails with a
+/// [`SinkError`]; the backup schedule retries failed uploads and deletions with backoff, so a
+/// sink does not retry for long itself.
 pub trait BackupSink: Send + Sync + 'static {
-    fn put(&self, name: String, bytes: Vec<u8>) -> BoxFuture<Result<(), String>>;
-    fn get(&self, name: String) -> BoxFuture<Result<Option<Vec<u8>>, String>>;
-    fn delete(&self, name: String) -> BoxFuture<Result<(), String>>;
-    fn list(&self) -> BoxFuture<Result<Vec<String>, String>>;
+    /// Stores `bytes` as `name`, replacing any object of that name whole.
+    fn put(&self, name: String, bytes: Vec<u8>) -> BoxFuture<Result<(), SinkError>>;
+    /// The object `name`, or `None` if there is none.
+    fn get(&self, name: String) -> BoxFuture<Result<Option<Vec<u8>>, SinkError>>;
+    /// Deletes `name`; deleting an object that is not there succeeds.
+    fn delete(&self, name: String) -> BoxFuture<Result<(), SinkError>>;
+    /// Every object's name, sorted.
+    fn list(&self) -> BoxFuture<Result<Vec<String>, SinkError>>;
+}
+
+/// Why a sink operation failed. Messages name the region's store and the object, never its
+/// contents nor credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("backup directory {}: cannot {operation} {name:?}: {source}", root.display())]
+    Dir {
+        root: PathBuf,
+        operation: &'static str,
+        name: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    S3(#[from] S3Error),
+    #[error("backup sink configuration: {0}")]
+    Config(String),
+}
+
+impl SinkError {
+    /// The error and its sources on one line, for logs: `object_store` keeps the useful part
+    /// (the HTTP status, S3's own message, the retries made) in the sources.
+    pub fn report(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            let line = s.to_string();
+            if !text.contains(&line) {
+                text.push_str(": ");
+                text.push_str(&line);
+            }
+            source = s.source();
+        }
+        text
+    }
+}
+
+/// One backup region of a node's configuration file (`[[backup]]` in TOML): its name and
+/// where its objects go, a local directory (`dir`) or an S3-compatible bucket (`s3`), exactly
+/// one of the two.
+///
+/// ```toml
+/// [[backup]]
+/// region = "backup-x"
+/// dir = "backups/backup-x"
+///
+/// [[backup]]
+/// region = "backup-y"
+/// [backup.s3]
+/// endpoint = "https://minio.backup-y.internal:9000"
+/// bucket = "cairn-backups"
+/// region = "eu-west-3"
+/// prefix = "prod/cluster-1"
+/// # credentials: access_key_id / secret_access_key here, or AWS_ACCESS_KEY_ID /
+/// # AWS_SECRET_ACCESS_KEY in the node's environment
+/// ```
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupRegionConfig {
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Config>,
+}
+
+impl BackupRegionConfig {
+    /// Makes the relative paths (`dir`, `s3.ca_file`) relative to `base`, the directory of the
+    /// configuration file.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let abs = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(dir) = &mut self.dir {
+            abs(dir);
+        }
+        if let Some(ca) = self.s3.as_mut().and_then(|s3| s3.ca_file.as_mut()) {
+            abs(ca);
+        }
+    }
+
+    /// Builds the region's sink (creating the directory of a `dir` region). No request is
+    /// made to an S3 store yet: one that is down delays only its own uploads.
+    pub fn open(&self) -> Result<Arc<dyn BackupSink>, SinkError> {
+        match (&self.dir, &self.s3) {
+            (Some(dir), None) => Ok(Arc::new(DirSink::new(dir).map_err(|source| {
+                SinkError::Dir {
+                    root: dir.clone(),
+                    operation: "create",
+                    name: String::new(),
+                    source,
+                }
+            })?)),
+            (None, Some(s3)) => Ok(Arc::new(S3Sink::new(s3)?)),
+            _ => Err(SinkError::Config(format!(
+                "backup region {} needs exactly one of `dir` and `s3`",
+                self.region
+            ))),
+        }
+    }
+}
+
+impl BackupSetup {
+    /// The sinks of `regions`, with the default schedule (every 5 minutes, a full backup a
+    /// day, 30 days kept) over all of them.
+    pub fn open(regions: &[BackupRegionConfig]) -> Result<BackupSetup, SinkError> {
+        let mut sinks: BTreeMap<String, Arc<dyn BackupSink>> = BTreeMap::new();
+        for r in regions {
+            if sinks.insert(r.region.clone(), r.open()?).is_some() {
+                return Err(SinkError::Config(format!(
+                    "backup region {} is configured twice",
+                    r.region
+                )));
+            }
+        }
+        Ok(BackupSetup {
+            config: BackupConfig {
+                regions: sinks.keys().cloned().collect(),
+                ..BackupConfig::default()
+            },
+            sinks,
+        })
+    }
 }
 
 /// A backup region that is a directory (the default, and what `cairn dev` uses). Objects are
@@ -42,11 +175,30 @@ impl DirSink {
     fn path(&self, name: &str) -> PathBuf {
         self.root.join(name)
     }
+
+    fn failed(
+        root: &Path,
+        operation: &'static str,
+        name: &str,
+    ) -> impl FnOnce(std::io::Error) -> SinkError + use<> {
+        let (root, name) = (root.to_path_buf(), name.to_string());
+        move |source| SinkError::Dir {
+            root,
+            operation,
+            name,
+            source,
+        }
+    }
+}
+
+fn join_error(e: tokio::task::JoinError) -> std::io::Error {
+    std::io::Error::other(e.to_string())
 }
 
 impl BackupSink for DirSink {
-    fn put(&self, name: String, bytes: Vec<u8>) -> BoxFuture<Result<(), String>> {
+    fn put(&self, name: String, bytes: Vec<u8>) -> BoxFuture<Result<(), SinkError>> {
         let path = self.path(&name);
+        let failed = DirSink::failed(&self.root, "write", &name);
         Box::pin(async move {
             tokio::task::spawn_blocking(move || -> std::io::Result<()> {
                 if let Some(parent) = path.parent() {
@@ -66,47 +218,50 @@ impl BackupSink for DirSink {
                 Ok(())
             })
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())
+            .map_err(join_error)
+            .and_then(|r| r)
+            .map_err(failed)
         })
     }
 
-    fn get(&self, name: String) -> BoxFuture<Result<Option<Vec<u8>>, String>> {
+    fn get(&self, name: String) -> BoxFuture<Result<Option<Vec<u8>>, SinkError>> {
         let path = self.path(&name);
+        let failed = DirSink::failed(&self.root, "read", &name);
         Box::pin(async move {
             match tokio::fs::read(&path).await {
                 Ok(b) => Ok(Some(b)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(failed(e)),
             }
         })
     }
 
-    fn delete(&self, name: String) -> BoxFuture<Result<(), String>> {
+    fn delete(&self, name: String) -> BoxFuture<Result<(), SinkError>> {
         let path = self.path(&name);
+        let failed = DirSink::failed(&self.root, "delete", &name);
         Box::pin(async move {
             match tokio::fs::remove_file(&path).await {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(failed(e)),
             }
         })
     }
 
-    fn list(&self) -> BoxFuture<Result<Vec<String>, String>> {
+    fn list(&self) -> BoxFuture<Result<Vec<String>, SinkError>> {
         let root = self.root.clone();
+        let failed = DirSink::failed(&self.root, "list", "");
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || {
+            tokio::task::spawn_blocking(move || -> std::io::Result<Vec<String>> {
                 let mut names = Vec::new();
                 let mut dirs = vec![root.clone()];
                 while let Some(dir) = dirs.pop() {
-                    for entry in std::fs::read_dir(&dir).map_err(|e| e.to_string())? {
-                        let entry = entry.map_err(|e| e.to_string())?;
-                        let path = entry.path();
+                    for entry in std::fs::read_dir(&dir)? {
+                        let path = entry?.path();
                         if path.is_dir() {
                             dirs.push(path);
                         } else if path.extension().is_none_or(|x| x != "tmp") {
-                            let rel = path.strip_prefix(&root).map_err(|e| e.to_string())?;
+                            let rel = path.strip_prefix(&root).map_err(std::io::Error::other)?;
                             names.push(rel.to_string_lossy().replace('\\', "/"));
                         }
                     }
@@ -115,7 +270,9 @@ impl BackupSink for DirSink {
                 Ok(names)
             })
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(join_error)
+            .and_then(|r| r)
+            .map_err(failed)
         })
     }
 }
@@ -246,7 +403,13 @@ impl Backups {
                     let notify = self.notifier();
                     tokio::spawn(async move {
                         let ok = match bytes {
-                            Ok(bytes) => sink.put(object.clone(), bytes).await.map_err(|e| tracing::warn!(%region, %object, error = %e, "backup upload failed")).is_ok(),
+                            Ok(bytes) => match sink.put(object.clone(), bytes).await {
+                                Ok(()) => true,
+                                Err(e) => {
+                                    tracing::warn!(%region, %object, error = %e.report(), "backup upload failed; it will be retried");
+                                    false
+                                }
+                            },
                             Err(e) => {
                                 tracing::error!(%outbox, error = %e, "backup object missing from the outbox");
                                 false
@@ -259,7 +422,13 @@ impl Backups {
                     let sink = self.sinks[&region].clone();
                     let notify = self.notifier();
                     tokio::spawn(async move {
-                        let ok = sink.delete(name.clone()).await.is_ok();
+                        let ok = match sink.delete(name.clone()).await {
+                            Ok(()) => true,
+                            Err(e) => {
+                                tracing::warn!(%region, %name, error = %e.report(), "expired backup not deleted; it will be retried");
+                                false
+                            }
+                        };
                         notify(SinkResult::Deleted { region, name, ok });
                     });
                 }
