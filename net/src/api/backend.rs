@@ -10,6 +10,8 @@ use cairn_core::error::Error;
 use cairn_core::replication::Index;
 use cairn_core::store::{Command, KeyStore, Outcome};
 
+use super::admin::ClusterStatus;
+
 /// The node behind the API.
 pub trait Backend: Clone + Send + Sync + 'static {
     /// Runs `f` against the node's applied key store, for queries and for preparing
@@ -44,4 +46,10 @@ pub trait Backend: Clone + Send + Sync + 'static {
 
     /// The region label of resource URNs (`urn:v1:<region>:resource:okms:…`).
     fn region(&self) -> &str;
+
+    /// The node's view of its cluster, for the admin API's `GET /admin/v1/cluster/status`;
+    /// `None` for a backend that is not a replicated node (it then answers 503).
+    fn cluster_status(&self) -> Option<ClusterStatus> {
+        None
+    }
 }

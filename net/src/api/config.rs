@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use cairn_core::Timestamp;
 
+use super::admin::AdminConfig;
 use super::audit::{AuditSink, TracingAudit};
 use super::metrics::Metrics;
 
@@ -35,6 +36,9 @@ pub struct ApiConfig {
     /// What `/ready` answers: `Err(reason)` while the node cannot serve (still catching up,
     /// no store yet). Always ready by default.
     pub readiness: Arc<dyn Fn() -> Result<(), String> + Send + Sync>,
+    /// The operator admin API (`/admin/v1/…`); `None` (the default) turns it off: its paths
+    /// then answer 404.
+    pub admin: Option<AdminConfig>,
 }
 
 impl Default for ApiConfig {
@@ -47,6 +51,7 @@ impl Default for ApiConfig {
             metrics: Metrics::new(),
             clock: Arc::new(system_clock),
             readiness: Arc::new(|| Ok(())),
+            admin: None,
         }
     }
 }
@@ -57,6 +62,7 @@ impl fmt::Debug for ApiConfig {
             .field("body_limit", &self.body_limit)
             .field("rate_limit", &self.rate_limit)
             .field("require_domain_san", &self.require_domain_san)
+            .field("admin", &self.admin)
             .finish_non_exhaustive()
     }
 }

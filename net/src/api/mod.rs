@@ -17,6 +17,7 @@
 //! Cairn's own OpenAPI description is `openapi.yaml` beside this file, served at
 //! `/api/openapi.yaml`.
 
+pub mod admin;
 pub mod audit;
 mod auth;
 pub mod backend;
@@ -26,6 +27,7 @@ mod context;
 pub mod error;
 mod extract;
 mod handlers;
+pub mod memory;
 pub mod metrics;
 mod node;
 mod observe;
@@ -33,6 +35,7 @@ pub mod rate_limit;
 mod rng;
 mod routes;
 
+pub use admin::{AdminConfig, ClusterStatus, Issuer, OperatorToken};
 pub use audit::{AUDIT_TARGET, AuditLine, AuditSink, MemoryAudit, TracingAudit};
 pub use backend::Backend;
 pub use config::{ApiConfig, DEFAULT_BODY_LIMIT, RateLimit, system_clock};

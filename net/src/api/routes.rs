@@ -11,6 +11,7 @@ use axum::middleware;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use cairn_core::iam::Region;
 
+use super::admin;
 use super::backend::Backend;
 use super::config::ApiConfig;
 use super::handlers::{crypto, keys, system};
@@ -119,7 +120,9 @@ pub fn endpoints() -> Vec<(&'static str, String)> {
 }
 
 /// The REST API of a node: the OKMS service-key endpoints under `/api/{okmsId}/v1/…` and
-/// the legacy `/v1/…`, plus `/health`, `/ready`, `/metrics` and `/api/openapi.yaml`.
+/// the legacy `/v1/…`, plus `/health`, `/ready`, `/metrics` and `/api/openapi.yaml`, and
+/// the operator admin API under `/admin/v1/…` (see [`admin`]) when `config.admin` is set
+/// (its paths answer 404 otherwise).
 ///
 /// Serve it with [`crate::tls::serve`], which authenticates clients by certificate;
 /// without it (a test driving the router), only bearer tokens authenticate.
@@ -136,6 +139,7 @@ pub fn router<B: Backend>(backend: B, config: ApiConfig) -> Router {
         )
     });
     let body_limit = config.body_limit;
+    let admin_on = config.admin.is_some();
     let limiter = RateLimiter::new(config.rate_limit);
     let app: AppState<B> = Arc::new(App {
         backend,
@@ -149,6 +153,9 @@ pub fn router<B: Backend>(backend: B, config: ApiConfig) -> Router {
         for (method, path, endpoint) in KEY_ENDPOINTS {
             router = router.route(&format!("{prefix}{path}"), handler::<B>(method, endpoint));
         }
+    }
+    if admin_on {
+        router = admin::routes(router);
     }
     router
         .route("/health", axum::routing::get(system::health))

@@ -4,6 +4,7 @@
 mod common;
 
 mod access;
+mod admin;
 mod bad_input;
 mod lifecycle;
 mod openapi;
