@@ -8,6 +8,8 @@
 
 mod backup;
 mod clock;
+mod s3;
+mod status;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -29,8 +31,9 @@ use crate::storage::{self, DataDir, DiskWrite, Done, Writer};
 use crate::transport::identity::NodeTls;
 use crate::transport::{Transport, TransportConfig};
 
-pub use backup::{BackupSetup, BackupSink, DirSink};
+pub use backup::{BackupRegionConfig, BackupSetup, BackupSink, DirSink, SinkError};
 pub use clock::now;
+pub use s3::{Credentials, S3Config, S3Error, S3Sink};
 
 /// Everything a node needs to run.
 pub struct RuntimeConfig {
@@ -397,5 +400,9 @@ impl crate::api::Backend for NodeRuntime {
 
     fn region(&self) -> &str {
         &self.shared.urn_region
+    }
+
+    fn cluster_status(&self) -> Option<crate::api::ClusterStatus> {
+        Some(NodeRuntime::cluster_status(self))
     }
 }
