@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use cairn_tests::Cluster;
 use cairn_tests::keepalive::Connection;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -52,9 +52,13 @@ async fn bare_server(cluster: &Cluster, body: Bytes) -> std::net::SocketAddr {
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
                 };
-                let service = service_fn(move |_req| {
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let body = body.clone();
-                    async move { Ok::<_, Infallible>(hyper::Response::new(Full::new(body))) }
+                    async move {
+                        // Read the request as a real server must (and as keep-alive needs).
+                        let _ = req.into_body().collect().await;
+                        Ok::<_, Infallible>(hyper::Response::new(Full::new(body)))
+                    }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(tls), service)
@@ -83,7 +87,9 @@ fn fsync_latency(dir: &std::path::Path) -> Duration {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let cluster = Cluster::start(7).expect("cluster starts");
+    // Measured without the per-credential rate limit (1000/s by default).
+    let cluster = Cluster::start_with(7, "[rate_limit]\nper_second = 0\nburst = 0\n")
+        .expect("cluster starts");
     let key = cluster
         .wait_writable("a1", Duration::from_secs(30))
         .await

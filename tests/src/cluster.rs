@@ -104,6 +104,11 @@ fn base_port(salt: u16) -> u16 {
 impl Cluster {
     /// `cairn init` with two voters per zone and a remote replica, then every node started.
     pub fn start(salt: u16) -> anyhow::Result<Cluster> {
+        Cluster::start_with(salt, "")
+    }
+
+    /// As [`Cluster::start`], with `extra` (TOML tables) appended to every node's file.
+    pub fn start_with(salt: u16, extra: &str) -> anyhow::Result<Cluster> {
         let bin = binary()?;
         let tmp = std::env::temp_dir().join(format!("cairn-e2e-{}-{salt}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
@@ -155,6 +160,14 @@ impl Cluster {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        if !extra.is_empty() {
+            for path in &summary.nodes {
+                let mut text = std::fs::read_to_string(path)?;
+                text.push('\n');
+                text.push_str(extra);
+                std::fs::write(path, text)?;
+            }
+        }
         let mut cluster = Cluster {
             dir,
             nodes,

@@ -37,6 +37,17 @@ pub struct NodeFile {
     #[serde(default, rename = "backup")]
     pub backups: Vec<BackupRegionConfig>,
     pub cluster: ClusterFile,
+    /// Requests per second (and burst) allowed to each credential; absent: the API's
+    /// default (1000/s, bursts of 2000); `per_second = 0` turns the limit off.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitFile>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitFile {
+    pub per_second: u32,
+    pub burst: u32,
 }
 
 fn default_urn_region() -> String {

@@ -234,6 +234,7 @@ pub fn init(dir: &Path, layout: &Layout) -> anyhow::Result<Summary> {
             }),
             backups,
             cluster: cluster.clone(),
+            rate_limit: None,
         };
         let path = dir.join(format!("nodes/{}.toml", n.name));
         write_public(&path, toml::to_string_pretty(&file)?.as_bytes())?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use cairn_core::replication::{NodeId, Timing};
-use cairn_net::api::{self, ApiConfig};
+use cairn_net::api::{self, ApiConfig, RateLimit};
 use cairn_net::runtime::{BackupSetup, NodeRuntime, RuntimeConfig};
 use cairn_net::tls::{TlsSettings, server_config};
 use cairn_net::transport::identity::NodeTls;
@@ -77,6 +77,12 @@ pub async fn start(file: &NodeFile, shutdown: watch::Receiver<bool>) -> anyhow::
         .context("the API's TLS files")?;
     let tls = server_config(&tls).context("the API's TLS configuration")?;
     let mut api_config = ApiConfig::default();
+    if let Some(limit) = file.rate_limit {
+        api_config.rate_limit = (limit.per_second > 0).then_some(RateLimit {
+            per_second: limit.per_second,
+            burst: limit.burst.max(1),
+        });
+    }
     gauges::register(&api_config.metrics, runtime.clone());
     let ready = runtime.clone();
     api_config.readiness = Arc::new(move || readiness(&ready));
