@@ -166,13 +166,7 @@ impl Client {
         plaintext_b64: &str,
     ) -> anyhow::Result<Response> {
         let body = serde_json::json!({ "plaintext": plaintext_b64 });
-        self.request(
-            addr,
-            "POST",
-            &format!("{}/{id}/encrypt", self.keys_path()),
-            Some(&body),
-        )
-        .await
+        self.key_operation(addr, id, "encrypt", &body).await
     }
 
     pub async fn decrypt(
@@ -182,13 +176,19 @@ impl Client {
         ciphertext: &str,
     ) -> anyhow::Result<Response> {
         let body = serde_json::json!({ "ciphertext": ciphertext });
-        self.request(
-            addr,
-            "POST",
-            &format!("{}/{id}/decrypt", self.keys_path()),
-            Some(&body),
-        )
-        .await
+        self.key_operation(addr, id, "decrypt", &body).await
+    }
+
+    /// `POST /api/{domain}/v1/servicekey/{id}/{operation}`.
+    async fn key_operation(
+        &self,
+        addr: SocketAddr,
+        id: &str,
+        operation: &str,
+        body: &Value,
+    ) -> anyhow::Result<Response> {
+        let path = format!("{}/{id}/{operation}", self.keys_path());
+        self.request(addr, "POST", &path, Some(body)).await
     }
 }
 

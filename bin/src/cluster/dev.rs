@@ -35,19 +35,21 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let dir = args.dir.canonicalize()?;
     let created = !dir.join(SUMMARY).exists();
-    if created {
+    let summary = if created {
         let layout = Layout {
             api_port: args.port,
             peer_port: args.peer_port,
             ..Layout::default()
         };
-        super::init::init(&dir, &layout)?;
-        write_profile(&dir)?;
-    }
-    let summary: Summary = toml::from_str(
-        &std::fs::read_to_string(dir.join(SUMMARY)).context("reading the cluster summary")?,
-    )
-    .context("the cluster summary")?;
+        let summary = super::init::init(&dir, &layout)?;
+        write_profile(&dir, &summary)?;
+        summary
+    } else {
+        toml::from_str(
+            &std::fs::read_to_string(dir.join(SUMMARY)).context("reading the cluster summary")?,
+        )
+        .context("the cluster summary")?
+    };
     let files = summary
         .nodes
         .iter()
@@ -79,10 +81,9 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
 
 /// The client profiles the CLI reads (`CAIRN_CONFIG`): `dev`, the administrator of the
 /// first domain, and `ops`, the operator. Mode 0600: it holds the operator token.
-fn write_profile(dir: &Path) -> anyhow::Result<()> {
+fn write_profile(dir: &Path, summary: &Summary) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let summary: Summary = toml::from_str(&std::fs::read_to_string(dir.join(SUMMARY))?)?;
     let token = zeroize::Zeroizing::new(std::fs::read_to_string(&summary.operator_token)?);
     let text = zeroize::Zeroizing::new(format!(
         "# Written by `cairn dev`.\n\
@@ -159,14 +160,13 @@ fn banner(dir: &Path, summary: &Summary, files: &[NodeFile], created: bool) -> S
          \n    -H 'content-type: application/json' \\\
          \n    -d '{{\"name\":\"demo\",\"type\":\"oct\",\"size\":256,\"operations\":[\"encrypt\",\"decrypt\"]}}' \\\
          \n    {endpoint}/api/{domain}/v1/servicekey\
-         \n\nCtrl-C stops the region; its keys stay in {dir_rel} for the next `cairn dev`.\n",
+         \n\nCtrl-C stops the region; its keys stay in {dir} for the next `cairn dev`.\n",
         state = if created {
             "created and started"
         } else {
             "started"
         },
         dir = rel(dir),
-        dir_rel = rel(dir),
         nodes = nodes.join("\n            "),
         token = rel(&summary.operator_token),
         backups = rel(&dir.join("backups")),

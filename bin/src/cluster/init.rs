@@ -249,7 +249,7 @@ pub fn init(dir: &Path, layout: &Layout) -> anyhow::Result<Summary> {
         client_cert: dir.join("client/admin.pem"),
         client_key: dir.join("client/admin.key"),
         operator_token: dir.join("client/operator.token"),
-        admin_identity: format!("urn:v1:{}:identity:user:admin", layout.urn_region),
+        admin_identity,
     };
     write_public(
         &dir.join(SUMMARY),

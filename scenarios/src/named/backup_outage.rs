@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use cairn_core::replication::PlantedBugs;
-use cairn_sim::{Fault, StoreFault};
+use cairn_sim::StoreFault;
 
 use super::Outcome;
-use super::backups::{backup_section, conclude, config, describe_restore, mins};
+use super::backups::{backup_section, conclude, config, describe_restore, mins, store};
 use crate::oracles::g9;
 use crate::report::Report;
 use crate::run::Run;
@@ -15,13 +15,6 @@ use crate::violation::Promise;
 
 pub fn run(seed: u64) -> Outcome {
     run_with(seed, PlantedBugs::default())
-}
-
-fn store(region: &str, fault: StoreFault) -> Fault {
-    Fault::Store {
-        region: region.into(),
-        fault,
-    }
 }
 
 pub fn run_with(seed: u64, bugs: PlantedBugs) -> Outcome {

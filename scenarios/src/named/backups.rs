@@ -8,7 +8,7 @@ use cairn_core::replication::PlantedBugs;
 use cairn_sim::clock::micros_of;
 use cairn_sim::{BackupSimConfig, Sim, SimConfig, Topology};
 
-use super::Outcome;
+use super::{Outcome, check_g1, check_g6, check_g8};
 use crate::oracles::{self, g9};
 use crate::report::Report;
 use crate::run::Run;
@@ -113,33 +113,22 @@ pub fn describe_restore(run: &Run, r: &Result<Restored, RestoreError>) -> String
 pub fn conclude(name: &'static str, seed: u64, mut report: Report, run: &Run) -> Outcome {
     let sim = &run.sim;
     report.section("checked");
-    let acked = sim.history().acknowledged_writes().count();
-    report.check(
-        Promise::G1,
-        &format!(
-            "each of {acked} acknowledged writes was on disk on voters of both zones when acknowledged"
-        ),
-        oracles::g1::check(sim),
-    );
-    report.check(
-        Promise::G6,
-        &format!(
-            "no plaintext key material in {} KiB of messages, disk writes and backup objects",
-            run.g6.scanned() / 1024
-        ),
-        run.g6.violations(),
-    );
-    let applied: Vec<u64> = sim.replica_digests().iter().map(|d| d.1).collect();
-    report.check(
-        Promise::G8,
-        &format!("running replicas agree (applied {applied:?})"),
-        oracles::g8::check(sim),
-    );
+    check_g1(&mut report, sim);
+    check_g6(&mut report, run, "messages, disk writes and backup objects");
+    check_g8(&mut report, sim, "running replicas");
     let violations = report.violations().to_vec();
     Outcome {
         name,
         seed,
         report: report.into_text(),
         violations,
+    }
+}
+
+/// A fault of backup region `region`'s object store.
+pub fn store(region: &str, fault: cairn_sim::StoreFault) -> cairn_sim::Fault {
+    cairn_sim::Fault::Store {
+        region: region.into(),
+        fault,
     }
 }

@@ -5,10 +5,10 @@
 use cairn_core::backup::RestoreError;
 use cairn_core::backup::object::Kind;
 use cairn_core::replication::PlantedBugs;
-use cairn_sim::{Fault, StoreFault};
+use cairn_sim::StoreFault;
 
 use super::Outcome;
-use super::backups::{backup_section, conclude, config, describe_restore, mins, since_ts};
+use super::backups::{backup_section, conclude, config, describe_restore, mins, since_ts, store};
 use crate::oracles::g9;
 use crate::report::Report;
 use crate::run::Run;
@@ -16,13 +16,6 @@ use crate::violation::{Promise, Violation};
 
 pub fn run(seed: u64) -> Outcome {
     run_with(seed, PlantedBugs::default())
-}
-
-fn store(region: &str, fault: StoreFault) -> Fault {
-    Fault::Store {
-        region: region.into(),
-        fault,
-    }
 }
 
 pub fn run_with(seed: u64, bugs: PlantedBugs) -> Outcome {

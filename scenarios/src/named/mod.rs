@@ -138,12 +138,7 @@ fn conclude(
 ) -> Outcome {
     let sim = &run.sim;
     report.section("checked");
-    let acked = sim.history().acknowledged_writes().count();
-    report.check(
-        Promise::G1,
-        &format!("each of {acked} acknowledged writes was on disk on voters of both zones when acknowledged"),
-        oracles::g1::check(sim),
-    );
+    check_g1(&mut report, sim);
     let keys = sim.workload().keys().len();
     let up = sim.hosts().iter().filter(|h| h.is_up()).count();
     report.check(
@@ -158,20 +153,8 @@ fn conclude(
             oracles::g3::check(sim, &run.outages, refusal_bound),
         );
     }
-    report.check(
-        Promise::G6,
-        &format!(
-            "no plaintext key material in {} KiB of messages and disk writes",
-            run.g6.scanned() / 1024
-        ),
-        run.g6.violations(),
-    );
-    let applied: Vec<u64> = sim.replica_digests().iter().map(|d| d.1).collect();
-    report.check(
-        Promise::G8,
-        &format!("replicas agree (applied {applied:?})"),
-        oracles::g8::check(sim),
-    );
+    check_g6(&mut report, run, "messages and disk writes");
+    check_g8(&mut report, sim, "replicas");
     if let Some(healed) = run.healed_us {
         report.check(
             Promise::Liveness,
@@ -192,6 +175,40 @@ fn conclude(
 }
 
 /// Milliseconds between two instants, for figures.
+/// G1, as every scenario reports it.
+pub(super) fn check_g1(report: &mut Report, sim: &cairn_sim::Sim) {
+    let acked = sim.history().acknowledged_writes().count();
+    report.check(
+        Promise::G1,
+        &format!(
+            "each of {acked} acknowledged writes was on disk on voters of both zones when acknowledged"
+        ),
+        oracles::g1::check(sim),
+    );
+}
+
+/// G6 over everything the scanner saw (`what` names it).
+pub(super) fn check_g6(report: &mut Report, run: &Run, what: &str) {
+    report.check(
+        Promise::G6,
+        &format!(
+            "no plaintext key material in {} KiB of {what}",
+            run.g6.scanned() / 1024
+        ),
+        run.g6.violations(),
+    );
+}
+
+/// G8 over the nodes that are running (`which` names them in the report).
+pub(super) fn check_g8(report: &mut Report, sim: &cairn_sim::Sim, which: &str) {
+    let applied: Vec<u64> = sim.replica_digests().iter().map(|d| d.1).collect();
+    report.check(
+        Promise::G8,
+        &format!("{which} agree (applied {applied:?})"),
+        oracles::g8::check(sim),
+    );
+}
+
 fn ms(from_us: u64, to_us: u64) -> u64 {
     to_us.saturating_sub(from_us) / 1000
 }
