@@ -78,17 +78,18 @@ pub fn seal_entries<'a>(
     out
 }
 
-/// The manifest of `count` entries given by their postcard encodings, sealed: the same bytes
-/// as [`Manifest::seal`] (a sequence is its length as a varint, then its items). The
-/// schedule keeps each entry's encoding, so a rewrite costs a copy and the encryption.
-pub(crate) fn seal_encoded<'a>(
+/// The manifest of `count` entries whose postcard encodings, concatenated, are `body`,
+/// sealed: the same bytes as [`Manifest::seal`] (a sequence is its length as a varint, then
+/// its items). The schedule keeps each region's body current ([`ManifestBody`]), so a
+/// rewrite costs one copy and the encryption.
+pub(crate) fn seal_body(
     key: &BackupKey,
     nonce: [u8; NONCE_LEN],
     count: usize,
-    entries: impl Iterator<Item = &'a [u8]>,
+    body: &[u8],
 ) -> Vec<u8> {
     let head = MAGIC.len() + NONCE_LEN;
-    let mut out = Vec::with_capacity(head + count * 160 + 64);
+    let mut out = Vec::with_capacity(head + 10 + body.len() + 16);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&nonce);
     let mut n = count as u64;
@@ -101,12 +102,59 @@ pub(crate) fn seal_encoded<'a>(
         }
         out.push(byte | 0x80);
     }
-    for e in entries {
-        out.extend_from_slice(e);
-    }
+    out.extend_from_slice(body);
     let tag = key.aead().seal_in_place(&nonce, MAGIC, &mut out[head..]);
     out.extend_from_slice(&tag);
     out
+}
+
+/// The encoded entries of one region's manifest, in order, kept current as objects are
+/// stored and deleted: rebuilding it from a month of entries after every backup was most of
+/// the cost of a long run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ManifestBody<K: Ord + Copy> {
+    /// Each member's key and encoded length, in key order.
+    members: std::collections::VecDeque<(K, usize)>,
+    bytes: Vec<u8>,
+}
+
+impl<K: Ord + Copy> ManifestBody<K> {
+    /// Where member `i` starts, summed from the nearer end (changes are at the ends: new
+    /// objects at the back, expired ones at the front).
+    fn offset(&self, i: usize) -> usize {
+        if i <= self.members.len() / 2 {
+            self.members.iter().take(i).map(|m| m.1).sum()
+        } else {
+            self.bytes.len() - self.members.iter().skip(i).map(|m| m.1).sum::<usize>()
+        }
+    }
+
+    /// Adds the entry encoded as `encoded` under `key` (nothing if it is already there).
+    pub(crate) fn insert(&mut self, key: K, encoded: &[u8]) {
+        let Err(i) = self.members.binary_search_by_key(&key, |m| m.0) else {
+            return;
+        };
+        let at = self.offset(i);
+        self.bytes.splice(at..at, encoded.iter().copied());
+        self.members.insert(i, (key, encoded.len()));
+    }
+
+    pub(crate) fn remove(&mut self, key: K) {
+        let Ok(i) = self.members.binary_search_by_key(&key, |m| m.0) else {
+            return;
+        };
+        let at = self.offset(i);
+        self.bytes.drain(at..at + self.members[i].1);
+        self.members.remove(i);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
 }
 
 impl Manifest {

@@ -3,6 +3,7 @@
 //! replica, and the report of writes orphaned by a recovery. Decisions are sans-IO; drivers
 //! move the bytes.
 
+mod agenda;
 pub mod inventory;
 pub mod manifest;
 pub mod object;

@@ -25,7 +25,8 @@ use std::time::Duration;
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
-use crate::backup::manifest::{self, MANIFEST_NAME, Manifest, ManifestEntry};
+use crate::backup::agenda::{self, Agenda, ObjectKey, key_of};
+use crate::backup::manifest::{self, MANIFEST_NAME, Manifest, ManifestBody, ManifestEntry};
 use crate::backup::object::{self, BackupKey, Content, Kind};
 use crate::crypto::aead::random_nonce;
 use crate::replication::bugs::PlantedBugs;
@@ -247,6 +248,10 @@ pub struct BackupScheduler {
     bugs: PlantedBugs,
     /// What [`Self::poll_timeout`] answers, kept current by every change.
     next_timeout: Option<Timestamp>,
+    /// The objects that need looking at (derived from `state`).
+    agenda: Agenda,
+    /// Per region: the body of its manifest, the objects stored there (derived from `state`).
+    bodies: Vec<ManifestBody<ObjectKey>>,
 }
 
 impl BackupScheduler {
@@ -273,6 +278,8 @@ impl BackupScheduler {
             },
         };
         let regions = config.regions.len();
+        // The agenda finds objects by binary search.
+        state.objects.sort_by_key(|o| key_of(o));
         for object in &mut state.objects {
             let object = Arc::make_mut(object);
             object.copies.resize(
@@ -310,7 +317,10 @@ impl BackupScheduler {
             save_needed: false,
             bugs: PlantedBugs::default(),
             next_timeout: None,
+            agenda: Agenda::default(),
+            bodies: Vec::new(),
         };
+        scheduler.rebuild_derived();
         scheduler.next_timeout = scheduler.compute_timeout();
         scheduler
     }
@@ -318,7 +328,49 @@ impl BackupScheduler {
     /// Switches on bugs planted on purpose (simulator tests of the checkers only).
     pub fn set_planted_bugs(&mut self, bugs: PlantedBugs) {
         self.bugs = bugs;
+        // Expiries depend on the retention, which one of the bugs shortens.
+        self.rebuild_derived();
         self.next_timeout = self.compute_timeout();
+    }
+
+    /// Builds the agenda and the manifest bodies from the state.
+    fn rebuild_derived(&mut self) {
+        let expiries = self.expiries();
+        let mut agenda = Agenda::default();
+        let mut bodies = vec![ManifestBody::default(); self.config.regions.len()];
+        for (o, expires) in self.state.objects.iter().zip(expiries) {
+            agenda.note(o, expires);
+            for (r, c) in o.copies.iter().enumerate() {
+                if *c == Copy::Stored {
+                    bodies[r].insert(key_of(o), o.encoded());
+                }
+            }
+        }
+        self.agenda = agenda;
+        self.bodies = bodies;
+    }
+
+    /// Where the object `key` is in the (sorted) list.
+    fn position(&self, key: ObjectKey) -> Option<usize> {
+        self.state
+            .objects
+            .binary_search_by_key(&key, |o| key_of(o))
+            .ok()
+    }
+
+    /// Puts the object at `pos` on the agenda after its copies changed.
+    fn note(&mut self, pos: usize) {
+        let o = &self.state.objects[pos];
+        let floor = self.expiry_floor(o);
+        self.agenda.note(o, floor);
+    }
+
+    /// Takes the object at `pos` off the list (every copy is deleted or was never stored).
+    fn remove_object(&mut self, pos: usize) -> Arc<ObjectState> {
+        let o = self.state.objects.remove(pos);
+        debug_assert!(o.copies.iter().all(|c| *c == Copy::Deleted));
+        self.agenda.forget(key_of(&o));
+        o
     }
 
     pub fn state(&self) -> &ScheduleState {
@@ -347,20 +399,48 @@ impl BackupScheduler {
         self.next_timeout
     }
 
-    /// [`Self::poll_timeout`], computed after every change (it walks every object).
+    /// [`Self::poll_timeout`], computed after every change from the agenda: the next cut, the
+    /// retries of unsettled copies, the first expiry (a lower bound), the manifest retries.
     fn compute_timeout(&self) -> Option<Timestamp> {
         let mut next = self.state.next_cut.unwrap_or(Timestamp::EPOCH);
+        for key in self.agenda.unsettled() {
+            let Some(pos) = self.position(key) else {
+                continue;
+            };
+            for c in &self.state.objects[pos].copies {
+                if let Copy::Pending { retry_at, .. } | Copy::Deleting { retry_at, .. } = c {
+                    next = next.min(*retry_at);
+                }
+            }
+        }
+        if let Some(t) = self.agenda.first_expiry() {
+            next = next.min(t);
+        }
+        for r in 0..self.config.regions.len() {
+            if self.manifest_dirty[r] && !self.manifest_busy[r] {
+                next = next.min(self.manifest_retry_at[r]);
+            }
+        }
+        debug_assert!(
+            self.exact_timeout().is_none_or(|exact| next <= exact),
+            "the agenda would wake the schedule later than its work is due"
+        );
+        Some(next)
+    }
+
+    /// The timeout computed by walking every object: what the agenda must never be later
+    /// than (checked in debug builds).
+    fn exact_timeout(&self) -> Option<Timestamp> {
+        let mut next = self.state.next_cut.unwrap_or(Timestamp::EPOCH);
         self.each_expiry(|o, expires| {
-            let mut expiring = false;
             for c in &o.copies {
                 if let Copy::Pending { retry_at, .. } | Copy::Deleting { retry_at, .. } = c {
                     next = next.min(*retry_at);
                 }
-                // Only copies that expiry changes call for a wakeup: one already being
-                // deleted must not make the timer fire at a past instant in a loop.
-                expiring |= matches!(c, Copy::Stored | Copy::Pending { .. });
             }
-            if expiring {
+            // Only copies that expiry changes call for a wakeup: one already being deleted
+            // must not make the timer fire at a past instant in a loop.
+            if o.copies.iter().any(agenda::expiring) {
                 next = next.min(expires);
             }
         });
@@ -385,6 +465,18 @@ impl BackupScheduler {
         self.start_transfers(now);
         self.refresh_manifests(now, rng);
         self.next_timeout = self.compute_timeout();
+        debug_assert!(
+            (0..self.config.regions.len()).all(|r| {
+                let m = self.manifest(r);
+                self.bodies[r].len() == m.entries.len()
+                    && self.bodies[r].bytes()
+                        == m.entries
+                            .iter()
+                            .flat_map(|e| postcard::to_stdvec(e).expect("serializes"))
+                            .collect::<Vec<u8>>()
+            }),
+            "a manifest body differs from the objects stored in its region"
+        );
     }
 
     /// The driver's answer to an `Upload`.
@@ -439,12 +531,7 @@ impl BackupScheduler {
             Copy::Pending { retry_at, .. } | Copy::Deleting { retry_at, .. } => {
                 candidates.push(retry_at);
             }
-            Copy::Stored => candidates.push(
-                o.entry
-                    .header
-                    .created
-                    .saturating_add(self.retention() + Duration::from_millis(1)),
-            ),
+            Copy::Stored => candidates.push(self.expiry_floor(o)),
             _ => {}
         }
         if self.manifest_dirty[r] && !self.manifest_busy[r] {
@@ -476,21 +563,21 @@ impl BackupScheduler {
         }
         let (retry_min, retry_max) = (self.config.retry_min, self.config.retry_max);
         // Uploads concern the newest objects: look from the end.
-        let Some(o) = self
+        let Some(pos) = self
             .state
             .objects
-            .iter_mut()
-            .rev()
-            .find(|o| o.entry.name == name)
+            .iter()
+            .rposition(|o| o.entry.name == name)
         else {
             return;
         };
-        let Copy::Uploading { attempts } = o.copies[r] else {
+        let Copy::Uploading { attempts } = self.state.objects[pos].copies[r] else {
             return;
         };
-        let o = Arc::make_mut(o);
+        let o = Arc::make_mut(&mut self.state.objects[pos]);
         if ok {
             o.copies[r] = Copy::Stored;
+            self.bodies[r].insert(key_of(o), o.encoded());
             self.manifest_dirty[r] = true;
             if o.copies.iter().all(|c| *c == Copy::Stored) {
                 self.outputs.push_back(BackupOutput::Discard {
@@ -504,6 +591,7 @@ impl BackupScheduler {
                 retry_at: now.saturating_add(backoff(retry_min, retry_max, attempts)),
             };
         }
+        self.note(pos);
         self.save_needed = true;
     }
 
@@ -512,13 +600,14 @@ impl BackupScheduler {
             return;
         };
         let (retry_min, retry_max) = (self.config.retry_min, self.config.retry_max);
-        let Some(o) = self.state.objects.iter_mut().find(|o| o.entry.name == name) else {
+        // Deletions concern the oldest objects: look from the start.
+        let Some(pos) = self.state.objects.iter().position(|o| o.entry.name == name) else {
             return;
         };
-        let Copy::DeleteInFlight { attempts } = o.copies[r] else {
+        let Copy::DeleteInFlight { attempts } = self.state.objects[pos].copies[r] else {
             return;
         };
-        let o = Arc::make_mut(o);
+        let o = Arc::make_mut(&mut self.state.objects[pos]);
         o.copies[r] = if ok {
             Copy::Deleted
         } else {
@@ -529,9 +618,11 @@ impl BackupScheduler {
             }
         };
         self.manifest_dirty[r] = true;
-        self.state
-            .objects
-            .retain(|o| !o.copies.iter().all(|c| *c == Copy::Deleted));
+        if o.copies.iter().all(|c| *c == Copy::Deleted) {
+            self.remove_object(pos);
+        } else {
+            self.note(pos);
+        }
         self.save_needed = true;
     }
 
@@ -625,6 +716,7 @@ impl BackupScheduler {
                 self.config.regions.len()
             ],
         }));
+        self.note(self.state.objects.len() - 1);
         self.outputs.push_back(BackupOutput::Keep {
             name,
             bytes: Arc::new(bytes),
@@ -677,24 +769,56 @@ impl BackupScheduler {
         }
     }
 
-    /// Schedules the deletion of every copy that expired (see [`Self::expiries`]).
+    /// The earliest an object can expire: when it is older than the retention period.
+    fn expiry_floor(&self, o: &ObjectState) -> Timestamp {
+        o.entry
+            .header
+            .created
+            .saturating_add(self.retention() + Duration::from_millis(1))
+    }
+
+    /// When the object at `pos` expires (see [`Self::expiries`]): a full backup not before
+    /// the incrementals that follow it in its generation, up to the next full.
+    fn expiry_at(&self, pos: usize) -> Timestamp {
+        let h = &self.state.objects[pos].entry.header;
+        let mut end = h.created;
+        if h.kind == Kind::Full {
+            for later in &self.state.objects[pos + 1..] {
+                let l = &later.entry.header;
+                if l.generation != h.generation || l.kind != Kind::Incremental {
+                    break;
+                }
+                end = end.max(l.created);
+            }
+        }
+        end.saturating_add(self.retention() + Duration::from_millis(1))
+    }
+
+    /// Schedules the deletion of every copy that expired (see [`Self::expiries`]), taking
+    /// the objects due from the agenda.
     fn expire(&mut self, now: Timestamp) {
-        let expiries = self.expiries();
-        for (o, expires) in self.state.objects.iter_mut().zip(expiries) {
-            if expires > now
-                || !o
-                    .copies
-                    .iter()
-                    .any(|c| matches!(c, Copy::Stored | Copy::Pending { .. }))
-            {
+        while let Some(key) = self.agenda.pop_due(now) {
+            let Some(pos) = self.position(key) else {
+                continue;
+            };
+            if !self.state.objects[pos].copies.iter().any(agenda::expiring) {
                 continue;
             }
-            for c in &mut Arc::make_mut(o).copies {
+            let expires = self.expiry_at(pos);
+            if expires > now {
+                self.agenda.defer(key, expires);
+                continue;
+            }
+            let o = Arc::make_mut(&mut self.state.objects[pos]);
+            for (r, c) in o.copies.iter_mut().enumerate() {
                 let next = match *c {
-                    Copy::Stored => Copy::Deleting {
-                        attempts: 0,
-                        retry_at: now,
-                    },
+                    Copy::Stored => {
+                        self.bodies[r].remove(key);
+                        Copy::Deleting {
+                            attempts: 0,
+                            retry_at: now,
+                        }
+                    }
                     // Never stored there: nothing to delete.
                     Copy::Pending { .. } => Copy::Deleted,
                     other => other,
@@ -704,28 +828,25 @@ impl BackupScheduler {
                     self.save_needed = true;
                 }
             }
-        }
-        let before = self.state.objects.len();
-        let expired_unstored: Vec<String> = self
-            .state
-            .objects
-            .iter()
-            .filter(|o| o.copies.iter().all(|c| *c == Copy::Deleted))
-            .map(|o| o.entry.name.clone())
-            .collect();
-        self.state
-            .objects
-            .retain(|o| !o.copies.iter().all(|c| *c == Copy::Deleted));
-        for name in expired_unstored {
-            self.outputs.push_back(BackupOutput::Discard { name });
-        }
-        if self.state.objects.len() != before {
-            self.save_needed = true;
+            if o.copies.iter().all(|c| *c == Copy::Deleted) {
+                let o = self.remove_object(pos);
+                self.outputs.push_back(BackupOutput::Discard {
+                    name: o.entry.name.clone(),
+                });
+            } else {
+                self.note(pos);
+            }
         }
     }
 
     fn start_transfers(&mut self, now: Timestamp) {
-        for o in &mut self.state.objects {
+        let due: Vec<usize> = self
+            .agenda
+            .unsettled()
+            .filter_map(|k| self.position(k))
+            .collect();
+        for pos in due {
+            let o = &mut self.state.objects[pos];
             let due = o.copies.iter().any(|c| {
                 matches!(c, Copy::Pending { retry_at, .. } | Copy::Deleting { retry_at, .. } if *retry_at <= now)
             });
@@ -767,18 +888,11 @@ impl BackupScheduler {
             self.manifest_dirty[r] = false;
             self.manifest_busy[r] = true;
             let region = self.config.regions[r].clone();
-            let stored: Vec<&ObjectState> = self
-                .state
-                .objects
-                .iter()
-                .filter(|o| o.copies.get(r) == Some(&Copy::Stored))
-                .map(|o| o.as_ref())
-                .collect();
-            let bytes = manifest::seal_encoded(
+            let bytes = manifest::seal_body(
                 &self.key,
                 random_nonce(rng),
-                stored.len(),
-                stored.iter().map(|o| o.encoded()),
+                self.bodies[r].len(),
+                self.bodies[r].bytes(),
             );
             let name = manifest_outbox_name(&region);
             self.outputs.push_back(BackupOutput::Keep {

@@ -753,12 +753,8 @@ fn manifests_sealed_by_reference_are_the_same_bytes() {
         .iter()
         .filter(|o| o.copies[0] == crate::backup::schedule::Copy::Stored)
         .collect();
-    let encoded = crate::backup::manifest::seal_encoded(
-        &key,
-        nonce,
-        stored.len(),
-        stored.iter().map(|o| o.encoded()),
-    );
+    let body: Vec<u8> = stored.iter().flat_map(|o| o.encoded().to_vec()).collect();
+    let encoded = crate::backup::manifest::seal_body(&key, nonce, stored.len(), &body);
     assert_eq!(whole, encoded);
     assert_eq!(Manifest::open(&key, &by_ref).unwrap(), manifest);
     // And what the schedule uploaded is that manifest.
@@ -766,4 +762,26 @@ fn manifests_sealed_by_reference_are_the_same_bytes() {
         Manifest::open(&key, &d.regions["backup-x"][MANIFEST_NAME]).unwrap(),
         manifest
     );
+}
+
+/// A region's manifest body stays the concatenation of its members' encodings, in key
+/// order, whatever order they come and go in (a retried upload lands after newer ones).
+#[test]
+fn manifest_bodies_follow_members_in_any_order() {
+    use crate::backup::manifest::ManifestBody;
+    let mut body = ManifestBody::default();
+    let enc = |k: u64| vec![k as u8; 1 + (k % 3) as usize];
+    let expect = |keys: &[u64]| keys.iter().flat_map(|k| enc(*k)).collect::<Vec<u8>>();
+    for k in [5, 1, 9, 3, 7, 2] {
+        body.insert(k, &enc(k));
+    }
+    body.insert(3, &enc(3));
+    assert_eq!(body.len(), 6);
+    assert_eq!(body.bytes(), expect(&[1, 2, 3, 5, 7, 9]));
+    for k in [1, 7, 4] {
+        body.remove(k);
+    }
+    assert_eq!(body.bytes(), expect(&[2, 3, 5, 9]));
+    body.insert(8, &enc(8));
+    assert_eq!(body.bytes(), expect(&[2, 3, 5, 8, 9]));
 }
