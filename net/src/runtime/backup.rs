@@ -8,7 +8,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use cairn_core::Timestamp;
-use cairn_core::backup::{BackupConfig, BackupKey, BackupOutput, BackupScheduler, ScheduleState};
+use cairn_core::backup::{
+    BackupConfig, BackupKey, BackupOutput, BackupScheduler, MANIFEST_NAME, Manifest, ManifestEntry,
+    ScheduleState, inventory,
+};
 use cairn_core::crypto::hierarchy::RootKey;
 use cairn_core::replication::Node;
 use serde::{Deserialize, Serialize};
@@ -157,6 +160,55 @@ impl BackupSetup {
             sinks,
         })
     }
+}
+
+/// The schedule state of `generation` taken over from what every region holds
+/// ([`inventory`], [`ScheduleState::adopt`]); a region that cannot be read counts as holding
+/// everything, so that nothing there outlives its retention.
+async fn adopt(setup: &BackupSetup, key: &BackupKey, generation: u64) -> ScheduleState {
+    let mut held = Vec::new();
+    for region in &setup.config.regions {
+        let sink = &setup.sinks[region];
+        match read_region(sink.as_ref(), key).await {
+            Ok(entries) => {
+                tracing::info!(%region, objects = entries.len(), "took over the backups a region holds");
+                held.push(Some(entries));
+            }
+            Err(e) => {
+                tracing::warn!(%region, error = %e.report(), "cannot read a backup region; its objects are assumed stored there");
+                held.push(None);
+            }
+        }
+    }
+    ScheduleState::adopt(generation, &held)
+}
+
+/// What one region holds, as [`inventory`] describes it: the manifest is read, and so is
+/// every object it does not list (only those need opening).
+async fn read_region(
+    sink: &dyn BackupSink,
+    key: &BackupKey,
+) -> Result<Vec<ManifestEntry>, SinkError> {
+    let names = sink.list().await?;
+    let mut fetched: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut listed = std::collections::BTreeSet::new();
+    if names.iter().any(|n| n == MANIFEST_NAME)
+        && let Some(bytes) = sink.get(MANIFEST_NAME.to_string()).await?
+    {
+        if let Ok(m) = Manifest::open(key, &bytes) {
+            listed.extend(m.entries.into_iter().map(|e| e.name));
+        }
+        fetched.insert(MANIFEST_NAME.to_string(), bytes);
+    }
+    for name in names
+        .iter()
+        .filter(|n| *n != MANIFEST_NAME && !listed.contains(*n))
+    {
+        if let Some(bytes) = sink.get(name.clone()).await? {
+            fetched.insert(name.clone(), bytes);
+        }
+    }
+    Ok(inventory(key, &names, |n| fetched.get(n).cloned()))
 }
 
 /// A backup region that is a directory (the default, and what `cairn dev` uses). Objects are
@@ -311,7 +363,12 @@ pub(super) struct Backups {
 }
 
 impl Backups {
-    pub fn start<E: Send + 'static>(
+    /// The node's schedule: resumed from its saved state, or, if there is none (a replaced
+    /// replica, or the first node of a new generation), taken over from what the backup
+    /// regions hold, so that their objects stay listed in the manifests and expire on time.
+    /// Starting empty instead would rewrite every manifest without them: the history kept
+    /// would silently shrink to what this node uploads from now on.
+    pub async fn start<E: Send + 'static>(
         setup: BackupSetup,
         root: &[u8; 32],
         dir: &DataDir,
@@ -327,9 +384,24 @@ impl Backups {
             }
         }
         let key = BackupKey::from_root(&RootKey::from_bytes(root));
-        let saved = std::fs::read(dir.path(STATE_FILE))
-            .ok()
-            .and_then(|b| ScheduleState::decode(&b));
+        let saved = match std::fs::read(dir.path(STATE_FILE)) {
+            Ok(bytes) => match ScheduleState::decode(&bytes) {
+                Some(state) => Some(state),
+                None => {
+                    tracing::error!(
+                        "the saved backup schedule is unreadable; taking over what the backup regions hold"
+                    );
+                    None
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let saved = match saved {
+            Some(state) => state,
+            None => adopt(&setup, &key, generation).await,
+        };
+        let saved = Some(saved);
         let outbox = dir.path(OUTBOX);
         std::fs::create_dir_all(&outbox)?;
         Ok(Backups {

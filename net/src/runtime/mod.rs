@@ -62,17 +62,23 @@ pub enum StartError {
 
 enum Event {
     Message(NodeId, Packet),
-    Propose { command: Command, reply: WriteReply },
+    Propose {
+        command: Command,
+        reply: WriteReply,
+    },
     Barrier(oneshot::Sender<()>),
     Disk(Done),
     Backup(backup::SinkResult),
+    /// Stop handling events; answered once nothing more will be.
+    Stop(oneshot::Sender<()>),
 }
 
 struct Shared {
     node: RwLock<Node>,
     events: mpsc::UnboundedSender<Event>,
     urn_region: String,
-    /// The disk failed: the node stopped and answers writes with `Unavailable`.
+    /// The node stopped (its disk failed, or it was asked to) and answers writes with
+    /// `Unavailable`.
     failed: AtomicBool,
     /// Most recent fsync durations (µs), for metrics and benchmarks.
     last_fsync_micros: AtomicU64,
@@ -168,14 +174,17 @@ impl NodeRuntime {
             peer_addr: transport.local_addr,
         });
         let mut backups = match config.backups {
-            Some(setup) => Some(backup::Backups::start(
-                setup,
-                &root,
-                &dir,
-                config.cluster.generation,
-                events_tx.clone(),
-                Event::Backup,
-            )?),
+            Some(setup) => Some(
+                backup::Backups::start(
+                    setup,
+                    &root,
+                    &dir,
+                    config.cluster.generation,
+                    events_tx.clone(),
+                    Event::Backup,
+                )
+                .await?,
+            ),
             None => None,
         };
         let runtime = NodeRuntime {
@@ -218,6 +227,16 @@ impl NodeRuntime {
             }
         });
         Ok(runtime)
+    }
+
+    /// Stops the node: it handles no more messages, timers or disk completions, and answers
+    /// writes with `Unavailable`. Uploads already handed to a backup sink may still land.
+    /// Returns once the node has stopped (at once if it already had).
+    pub async fn stop(&self) {
+        let (done, stopped) = oneshot::channel();
+        if self.shared.events.send(Event::Stop(done)).is_ok() {
+            let _ = stopped.await;
+        }
     }
 
     pub fn status(&self) -> Status {
@@ -302,6 +321,15 @@ impl Driver {
                             let _ = reply
                                 .send(Err(Error::Unavailable("this node's disk failed".into())));
                         }
+                        return false;
+                    }
+                    Event::Stop(done) => {
+                        self.shared.failed.store(true, Ordering::SeqCst);
+                        for (_, reply) in self.writes.drain() {
+                            let _ =
+                                reply.send(Err(Error::Unavailable("this node is stopping".into())));
+                        }
+                        let _ = done.send(());
                         return false;
                     }
                     Event::Backup(result) => {
