@@ -31,6 +31,9 @@ enum Command {
     /// Starts a whole region on loopback (two zones of two nodes, a remote replica, backups
     /// to local directories), created on the first run.
     Dev(cluster::dev::DevArgs),
+    /// Rebuilds a cluster that lost its primary region, from the remote replica or from the
+    /// backups, as a new generation (run it with every node stopped).
+    Recover(cluster::recover::RecoverArgs),
     /// Client and operator commands: keys, cluster, domain, credential, policy.
     #[command(flatten)]
     Client(client::ClientCommand),
@@ -43,6 +46,7 @@ fn main() -> anyhow::Result<()> {
         Command::Server(a) => cluster::server::run(a),
         Command::Init(a) => cluster::run_init(a),
         Command::Dev(a) => cluster::dev::run(a),
+        Command::Recover(a) => cluster::recover::run(a),
         Command::Client(c) => client::run(c),
     }
 }

@@ -36,6 +36,10 @@ pub struct NodeFile {
     /// that takes the backups (the remote replica).
     #[serde(default, rename = "backup")]
     pub backups: Vec<BackupRegionConfig>,
+    /// How often backups are cut; absent: every 5 minutes, which the promise of losing at
+    /// most 5 minutes of writes with the primary region and the replica (G5) rests on.
+    #[serde(default)]
+    pub backup_schedule: Option<BackupScheduleFile>,
     pub cluster: ClusterFile,
     /// Requests per second (and burst) allowed to each credential; absent: the API's
     /// default (1000/s, bursts of 2000); `per_second = 0` turns the limit off.
@@ -48,6 +52,12 @@ pub struct NodeFile {
 pub struct RateLimitFile {
     pub per_second: u32,
     pub burst: u32,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupScheduleFile {
+    pub interval_seconds: u64,
 }
 
 fn default_urn_region() -> String {
@@ -166,6 +176,12 @@ impl NodeFile {
         config.validate().context("the [cluster] section")?;
         if config.node(NodeId(self.id)).is_none() {
             bail!("node id {} is not in the [cluster] section", self.id);
+        }
+        if self
+            .backup_schedule
+            .is_some_and(|s| s.interval_seconds == 0)
+        {
+            bail!("[backup_schedule] interval_seconds must be at least 1");
         }
         Ok(())
     }

@@ -233,6 +233,7 @@ pub fn init(dir: &Path, layout: &Layout) -> anyhow::Result<Summary> {
                 client_ca_key: "../tls/client-ca.key".into(),
             }),
             backups,
+            backup_schedule: None,
             cluster: cluster.clone(),
             rate_limit: None,
         };

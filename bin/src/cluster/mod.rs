@@ -8,6 +8,7 @@ mod gauges;
 pub mod init;
 pub mod node;
 mod pki;
+pub mod recover;
 pub mod server;
 
 /// Logs to stderr: human-readable by default, JSON lines for log shippers. `RUST_LOG`

@@ -54,10 +54,12 @@ pub async fn start(file: &NodeFile, shutdown: watch::Receiver<bool>) -> anyhow::
     let backups = if file.backups.is_empty() {
         None
     } else {
-        Some(
-            BackupSetup::open(&file.backups)
-                .map_err(|e| anyhow::anyhow!("the backup regions of {name}: {}", e.report()))?,
-        )
+        let mut setup = BackupSetup::open(&file.backups)
+            .map_err(|e| anyhow::anyhow!("the backup regions of {name}: {}", e.report()))?;
+        if let Some(schedule) = file.backup_schedule {
+            setup.config.interval = std::time::Duration::from_secs(schedule.interval_seconds);
+        }
+        Some(setup)
     };
     let config = RuntimeConfig {
         id: NodeId(file.id),
