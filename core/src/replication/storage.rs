@@ -215,12 +215,16 @@ pub fn decode_log(log: &[u8], base_index: Index, base_term: u64) -> (Vec<Entry>,
             Frame::End => break,
             Frame::Valid(payload, next) => {
                 match postcard::from_bytes::<LogRecord>(payload) {
-                    Ok(LogRecord::Truncate { from }) => entries.retain(|e| e.index < from),
+                    // `entries` is sorted by index: cutting a suffix is a truncation, not a
+                    // walk over every entry (which made replaying a long log quadratic).
+                    Ok(LogRecord::Truncate { from }) => {
+                        entries.truncate(entries.partition_point(|e| e.index < from));
+                    }
                     Ok(LogRecord::Entry(e)) => {
                         // Keep only a contiguous run after the snapshot with terms that never
                         // go back; an entry at an index already held replaces the suffix (it
                         // follows a truncation that a compaction may have dropped).
-                        entries.retain(|x| x.index < e.index);
+                        entries.truncate(entries.partition_point(|x| x.index < e.index));
                         let follows = entries
                             .last()
                             .map_or(e.index == base_index + 1 || e.index <= base_index, |l| {
