@@ -833,35 +833,8 @@ async fn a_node_writes_restorable_backups_through_the_s3_sink() {
     setup.config.retry_min = Duration::from_millis(200);
     setup.config.retry_max = Duration::from_secs(1);
 
-    let id = NodeId(1);
-    let cluster = ClusterConfig {
-        generation: 1,
-        primary_region: "eu-west".into(),
-        nodes: vec![NodeInfo {
-            id,
-            name: "a1".into(),
-            region: "eu-west".into(),
-            zone: "a".into(),
-            role: Role::Voter,
-        }],
-    };
     let root = [7u8; 32];
-    let runtime = NodeRuntime::start(
-        RuntimeConfig {
-            id,
-            cluster,
-            timing: Timing::default(),
-            data_dir: dir.join("data"),
-            urn_region: "eu".into(),
-            listen_peers: "127.0.0.1:0".parse().unwrap(),
-            peers: BTreeMap::new(),
-            backups: Some(setup),
-        },
-        root,
-        &node_tls(id),
-    )
-    .await
-    .unwrap();
+    let runtime = one_node_with_backups(setup, dir.join("data")).await;
 
     let s3 = S3Sink::new(&moto.config("cluster-1")).unwrap();
     let local = cairn_net::runtime::DirSink::new(dir.join("backup-y")).unwrap();
@@ -918,16 +891,9 @@ async fn restore_from(sink: &S3Sink, key: &BackupKey) -> Option<Restored> {
     restore(key, &manifest, fetch, None).ok()
 }
 
-/// Starts a one-node cluster whose node takes backups into two directory regions under
-/// `regions`, every second, with its data in `data`.
-async fn backing_up_node(regions: &std::path::Path, data: PathBuf) -> NodeRuntime {
-    let config = |r: &str| BackupRegionConfig {
-        region: r.into(),
-        dir: Some(regions.join(r)),
-        s3: None,
-    };
-    let mut setup = BackupSetup::open(&[config("backup-x"), config("backup-y")]).unwrap();
-    setup.config.interval = Duration::from_secs(1);
+/// Starts a one-node cluster (root key `[7; 32]`) whose node takes backups as `setup`
+/// says, with its data in `data`.
+async fn one_node_with_backups(setup: BackupSetup, data: PathBuf) -> NodeRuntime {
     let id = NodeId(1);
     let cluster = ClusterConfig {
         generation: 1,
@@ -956,6 +922,18 @@ async fn backing_up_node(regions: &std::path::Path, data: PathBuf) -> NodeRuntim
     )
     .await
     .unwrap()
+}
+
+/// [`one_node_with_backups`] into two directory regions under `regions`, every second.
+async fn backing_up_node(regions: &std::path::Path, data: PathBuf) -> NodeRuntime {
+    let config = |r: &str| BackupRegionConfig {
+        region: r.into(),
+        dir: Some(regions.join(r)),
+        s3: None,
+    };
+    let mut setup = BackupSetup::open(&[config("backup-x"), config("backup-y")]).unwrap();
+    setup.config.interval = Duration::from_secs(1);
+    one_node_with_backups(setup, data).await
 }
 
 /// The manifest of the directory region `dir`, if it has one yet.

@@ -231,7 +231,8 @@ pub fn run(args: RecoverArgs) -> anyhow::Result<()> {
             std::fs::rename(data, &aside).with_context(|| {
                 format!("cannot set {} aside as {}", data.display(), aside.display())
             })?;
-            println!("  {}: old data kept in {}", f.name(), aside.display());
+            let shown = std::fs::canonicalize(&aside).unwrap_or(aside);
+            println!("  {}: old data kept in {}", f.name(), shown.display());
         }
         DataDir::new(data)?
             .replace(SNAPSHOT, &snapshot)
