@@ -968,6 +968,12 @@ async fn a_replaced_backup_taker_keeps_what_the_regions_hold() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    // The node reports its last backup stored in both regions (cluster status, metrics).
+    let last = first
+        .cluster_status()
+        .last_backup
+        .expect("a last backup is known");
+    assert!(last.age_seconds < 30, "{last:?}");
     first.stop().await;
     // Let an upload already handed to a sink land before the replacement writes.
     tokio::time::sleep(Duration::from_millis(500)).await;

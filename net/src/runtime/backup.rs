@@ -420,6 +420,22 @@ impl Backups {
         self.scheduler.poll_timeout()
     }
 
+    /// When the newest backup that every region holds was cut (what an operator's "last
+    /// backup" means: one region alone may be down).
+    pub fn last_complete(&self) -> Option<Timestamp> {
+        self.scheduler
+            .state()
+            .objects
+            .iter()
+            .rev()
+            .find(|o| {
+                o.copies
+                    .iter()
+                    .all(|c| *c == cairn_core::backup::schedule::Copy::Stored)
+            })
+            .map(|o| o.entry.header.created)
+    }
+
     /// Lets the schedule run against the node (under the node's lock) and collects what it
     /// asks for; [`Backups::perform`] does it after the lock is released.
     pub fn tick(&mut self, now: Timestamp, node: &Node) {

@@ -82,6 +82,9 @@ struct Shared {
     failed: AtomicBool,
     /// Most recent fsync durations (µs), for metrics and benchmarks.
     last_fsync_micros: AtomicU64,
+    /// When the newest backup stored in every backup region was cut (ms since the epoch;
+    /// 0: none, or this node takes no backups).
+    last_backup_ms: AtomicU64,
     transport: Arc<crate::transport::TransportStats>,
     peer_addr: SocketAddr,
 }
@@ -170,6 +173,7 @@ impl NodeRuntime {
             urn_region: config.urn_region.clone(),
             failed: AtomicBool::new(false),
             last_fsync_micros: AtomicU64::new(0),
+            last_backup_ms: AtomicU64::new(0),
             transport: transport.stats.clone(),
             peer_addr: transport.local_addr,
         });
@@ -344,6 +348,10 @@ impl Driver {
             }
             if let Some(b) = backups.as_deref_mut() {
                 b.tick(now, &node);
+                let last = b
+                    .last_complete()
+                    .map_or(0, cairn_core::Timestamp::as_millis);
+                self.shared.last_backup_ms.store(last, Ordering::Relaxed);
             }
             while let Some(out) = node.poll_output() {
                 outputs.push(out);

@@ -12,17 +12,24 @@ use cairn_core::Timestamp;
 use cairn_core::replication::{Node, Role};
 
 use super::NodeRuntime;
-use crate::api::admin::{ClusterStatus, MemberStatus, NodeSummary};
+use crate::api::admin::{BackupStatus, ClusterStatus, MemberStatus, NodeSummary};
 
 /// A node the leader has not heard from for this long is reported unreachable.
 const REACHABLE_WITHIN: Duration = Duration::from_secs(5);
 
 impl NodeRuntime {
-    /// This node's view of its cluster, now. The last backup is not known here yet (the
-    /// backup schedule lives in the driver task): `last_backup` is `null`.
+    /// This node's view of its cluster, now. Only the node that takes the backups (the
+    /// remote replica) knows the last one; elsewhere `last_backup` is `null`.
     pub fn cluster_status(&self) -> ClusterStatus {
         let now = super::now();
-        self.inspect(|node| status_of(node, &self.shared.urn_region, now))
+        let mut status = self.inspect(|node| status_of(node, &self.shared.urn_region, now));
+        let last = self
+            .shared
+            .last_backup_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        status.last_backup =
+            (last > 0).then(|| BackupStatus::new(Timestamp::from_millis(last), now));
+        status
     }
 }
 
