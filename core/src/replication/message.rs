@@ -111,6 +111,9 @@ pub enum Message {
     CommittedSnapshot {
         snapshot: Snapshot,
     },
+    /// "Your region was replaced": the answer of a node of a newer generation to a packet
+    /// of an older one. The packet's generation says it all; the receiver fences itself.
+    Superseded,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +143,7 @@ impl Message {
             Message::Fetch { .. } => "fetch",
             Message::Committed { .. } => "committed",
             Message::CommittedSnapshot { .. } => "committed_snapshot",
+            Message::Superseded => "superseded",
         }
     }
 }

@@ -378,6 +378,11 @@ impl Node {
                 // to the old one. It stops taking writes and campaigning, for good.
                 self.fenced = true;
                 self.become_follower(self.hard.term, None);
+            } else if !matches!(packet.msg, Message::Superseded) {
+                // A node of a region this one replaced (cut off, and back): tell it, so that
+                // it fences itself instead of going on taking writes nobody will keep. A
+                // packet of a newer generation is never answered: no ping-pong.
+                self.send(from, Message::Superseded);
             }
             return;
         }
@@ -435,6 +440,8 @@ impl Node {
             Message::Fetch { from: index } => self.on_fetch(from, index),
             Message::Committed { entries, commit } => self.on_committed(from, entries, commit),
             Message::CommittedSnapshot { snapshot } => self.on_committed_snapshot(from, snapshot),
+            // Only ever sent across generations, handled above.
+            Message::Superseded => {}
         }
     }
 

@@ -415,3 +415,61 @@ fn the_same_seed_gives_the_same_trace() {
     assert_eq!(run(11), run(11));
     assert_ne!(run(11).0, run(12).0);
 }
+
+/// A node of a newer generation (a rebuilt region) answers a packet of the old one with
+/// `Superseded`; the old leader then fences itself and refuses writes, and never answers
+/// back (no ping-pong).
+#[test]
+fn a_node_of_a_newer_generation_tells_the_old_region_it_is_fenced() {
+    let mut old = Cluster::new(region(1, 1), 7);
+    let leader = old.elect();
+    let domain = old.create_domain(leader);
+    assert!(old.create_key(leader, domain).is_ok());
+
+    let mut config = region(1, 1);
+    config.generation = 2;
+    let mut new = Cluster::new(config, 8);
+    let target = new.ids()[0];
+    let stale = Packet {
+        generation: 1,
+        term: 1,
+        msg: Message::Probe { nonce: 1 },
+    };
+    let now = new.now;
+    let node = new.nodes.get_mut(&target).unwrap();
+    node.handle_input(
+        now,
+        Input::Message {
+            from: leader,
+            packet: stale,
+        },
+    );
+    let mut answer = None;
+    while let Some(out) = node.poll_output() {
+        if let Output::Send { to, packet } = out {
+            assert_eq!(to, leader);
+            answer = Some(packet);
+        }
+    }
+    let answer = answer.expect("the old node is answered");
+    assert_eq!(answer.generation, 2);
+    assert!(matches!(answer.msg, Message::Superseded));
+
+    let now = old.now;
+    let node = old.nodes.get_mut(&leader).unwrap();
+    node.handle_input(
+        now,
+        Input::Message {
+            from: target,
+            packet: answer,
+        },
+    );
+    assert!(node.status().fenced);
+    while let Some(out) = node.poll_output() {
+        assert!(
+            !matches!(out, Output::Send { to, .. } if to == target),
+            "a fenced node answered the newer generation"
+        );
+    }
+    assert!(old.create_key(leader, domain).is_err());
+}
