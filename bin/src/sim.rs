@@ -121,6 +121,7 @@ fn swarm_sweep(args: &SwarmArgs) -> anyhow::Result<()> {
         summary.events as f64 / wall.as_secs_f64()
     );
     println!("writes acknowledged: {}", summary.acknowledged);
+    println!("seeds that took backups: {}", summary.with_backups);
     println!("faults injected:");
     for (kind, n) in &summary.faults {
         println!("  {kind:<20} {n}");

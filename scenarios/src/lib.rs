@@ -7,6 +7,7 @@
 //! * planted bugs (feature `planted-bugs`, tests only) prove each oracle catches what it
 //!   claims to.
 
+pub mod backup_plan;
 pub mod named;
 pub mod oracles;
 pub mod report;

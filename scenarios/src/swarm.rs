@@ -10,6 +10,10 @@
 //!   G1, G6, G8, keys, and liveness once everything healed.
 //! * **zone outage** — one zone is cut off or crashes for a while, with only benign company
 //!   (slow disks, skew). Checked as above, plus G3 with its one-second refusal bound.
+//!
+//! Independently of the family, half of the seeds with a remote replica take backups on a
+//! scaled schedule while their backup regions suffer an outage or damaged objects
+//! ([`backup_plan`](crate::backup_plan)); G9 checks them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -17,7 +21,8 @@ use std::time::Duration;
 use cairn_core::replication::{NodeId, PlantedBugs};
 use cairn_sim::{Fault, HardSlot, LinkFaults, SimConfig, SimRng, Target, Topology};
 
-use crate::oracles::Outage;
+use crate::backup_plan::{self, StorePlan};
+use crate::oracles::{Outage, g9};
 use crate::run::{REFUSAL_BOUND, Run};
 use crate::violation::Violation;
 
@@ -42,6 +47,8 @@ pub struct SeedReport {
     pub simulated: Duration,
     pub events: u64,
     pub acknowledged: usize,
+    /// Whether it took backups, and what its backup regions went through.
+    pub backups: Option<StorePlan>,
     pub violations: Vec<Violation>,
     pub trace_hash: [u8; 32],
 }
@@ -92,10 +99,17 @@ fn run(seed: u64, bugs: PlantedBugs) -> (SeedReport, Run) {
     config.timing.bugs = bugs;
     config.timing.snapshot_every = 100 + draw.below(400);
     config.workload.clients = 2 + draw.below(10) as usize;
+    let backups = backup_plan::draw(seed, topology);
+    if backups.is_some() {
+        config.backups = Some(backup_plan::sim_config());
+    }
     let mut run = Run::new(config);
     match family {
         Family::Chaos => plan_chaos(&mut run, &mut draw),
         Family::ZoneOutage => plan_zone_outage(&mut run, &mut draw),
+    }
+    if let Some(plan) = &backups {
+        backup_plan::schedule_faults(&mut run, plan);
     }
     let healed = run.at(FAULTY);
     run.sim.schedule(stamp(healed), Fault::Heal);
@@ -117,6 +131,11 @@ fn run(seed: u64, bugs: PlantedBugs) -> (SeedReport, Run) {
     for f in run.sim.fault_log().iter().filter(|f| f.effective) {
         *faults.entry(f.fault.kind()).or_insert(0) += 1;
     }
+    let mut violations = run.violations(REFUSAL_BOUND);
+    if backups.is_some() {
+        violations.extend(g9::check(&run.sim).1);
+        violations.extend(g9::restorable(&run.sim, None).1);
+    }
     let report = SeedReport {
         seed,
         topology,
@@ -125,7 +144,8 @@ fn run(seed: u64, bugs: PlantedBugs) -> (SeedReport, Run) {
         simulated: run.sim.elapsed(),
         events: run.sim.stats().events,
         acknowledged: run.sim.history().acknowledged_writes().count(),
-        violations: run.violations(REFUSAL_BOUND),
+        backups,
+        violations,
         trace_hash: run.sim.trace_hash(),
     };
     (report, run)
@@ -234,6 +254,8 @@ pub struct Summary {
     pub simulated: Duration,
     pub events: u64,
     pub acknowledged: usize,
+    /// Seeds that took backups.
+    pub with_backups: usize,
     pub faults: BTreeMap<&'static str, usize>,
 }
 
@@ -243,6 +265,7 @@ impl Summary {
         self.simulated += r.simulated;
         self.events += r.events;
         self.acknowledged += r.acknowledged;
+        self.with_backups += usize::from(r.backups.is_some());
         for (k, n) in &r.faults {
             *self.faults.entry(k).or_insert(0) += n;
         }

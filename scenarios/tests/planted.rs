@@ -106,3 +106,45 @@ fn leaking_material_into_the_log_breaks_g6() {
         "G6 missed plaintext key material in the log"
     );
 }
+
+/// The backup bugs, caught by the swarm's backup runs (see `backup_plan`): G9 checks the
+/// schedule, the retention and the restores of every seed that takes backups.
+fn backup_bug_caught(bugs: PlantedBugs, within: u64) -> Option<u64> {
+    first_catch(bugs, Promise::G9, within)
+}
+
+#[test]
+fn a_backup_that_skips_an_entry_breaks_g9() {
+    let bugs = PlantedBugs {
+        backup_skips_entry: true,
+        ..PlantedBugs::default()
+    };
+    assert!(
+        backup_bug_caught(bugs, 20).is_some(),
+        "G9 missed backups that skip an entry"
+    );
+}
+
+#[test]
+fn retention_short_by_a_day_breaks_g9() {
+    let bugs = PlantedBugs {
+        retention_short_by_a_day: true,
+        ..PlantedBugs::default()
+    };
+    assert!(
+        backup_bug_caught(bugs, 20).is_some(),
+        "G9 missed backups deleted a day early"
+    );
+}
+
+#[test]
+fn a_restore_that_accepts_a_tampered_object_breaks_g9() {
+    let bugs = PlantedBugs {
+        restore_accepts_tampered: true,
+        ..PlantedBugs::default()
+    };
+    assert!(
+        backup_bug_caught(bugs, 60).is_some(),
+        "G9 missed a restore that takes a tampered object"
+    );
+}

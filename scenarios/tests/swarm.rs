@@ -46,6 +46,10 @@ fn the_swarm_finds_no_violation() {
     );
     // The sweep exercised what it claims to.
     assert!(summary.acknowledged > 0);
+    assert!(
+        summary.with_backups > 0 || seeds < 50,
+        "no seed took backups"
+    );
     for kind in [
         "crash",
         "isolate",
@@ -53,6 +57,9 @@ fn the_swarm_finds_no_violation() {
         "replace",
         "corrupt_log",
         "network_faults",
+        "store_down",
+        "store_corrupt",
+        "store_remove",
     ] {
         assert!(
             summary.faults.get(kind).copied().unwrap_or(0) > 0 || seeds < 50,

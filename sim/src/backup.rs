@@ -85,10 +85,10 @@ pub enum StoreFault {
     Outage { down: bool },
     /// Uploads take this long before their bytes flow (`None`: back to the configured).
     UploadLatency(Option<(Duration, Duration)>),
-    /// A bit of a stored object flips (`None`: a backup object drawn at random, never the
-    /// manifest).
+    /// A bit of a stored object flips (`None`: a backup object drawn at random among those
+    /// every other region holds intact, never the manifest).
     Corrupt(Option<String>),
-    /// A stored object disappears (`None`: one drawn at random, never the manifest).
+    /// A stored object disappears (`None`: drawn as for `Corrupt`).
     Remove(Option<String>),
 }
 
@@ -400,10 +400,17 @@ impl Sim {
                 let name = match name {
                     Some(n) => n.clone(),
                     None => {
+                        // Damage that leaves a good copy elsewhere: losing every copy of an
+                        // object is beyond what any backup scheme survives.
                         let names: Vec<String> = self.stores[s]
                             .objects
                             .keys()
                             .filter(|n| *n != MANIFEST_NAME)
+                            .filter(|n| {
+                                self.stores.iter().enumerate().all(|(o, other)| {
+                                    o == s || other.objects.get(*n).is_some_and(|x| !x.damaged)
+                                })
+                            })
                             .cloned()
                             .collect();
                         match self.backup_rng.pick(&names) {

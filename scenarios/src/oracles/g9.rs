@@ -12,7 +12,7 @@ use std::time::Duration;
 use cairn_core::backup::object::{Header, Kind};
 use cairn_core::backup::{BackupConfig, Restored};
 use cairn_sim::clock::micros_of;
-use cairn_sim::{Life, Sim, StoreOpKind, StoreOutcome};
+use cairn_sim::{Fault, Life, Sim, StoreOpKind, StoreOutcome};
 
 use crate::violation::{Promise, Violation, capped};
 
@@ -47,11 +47,18 @@ struct Ctx<'a> {
     /// When the taker was not running: `(from, to)`.
     taker_down: Vec<(u64, u64)>,
     disk_losses: Vec<u64>,
+    /// When the taker's clock was set (the schedule keeps its rhythm on that clock, so a
+    /// jump moves the next cut by as much).
+    clock_set: Vec<u64>,
 }
 
 impl Ctx<'_> {
     fn taker_down_during(&self, from: u64, to: u64) -> bool {
         self.taker_down.iter().any(|(a, b)| *a <= to && *b >= from)
+    }
+
+    fn clock_set_during(&self, from: u64, to: u64) -> bool {
+        self.clock_set.iter().any(|t| *t >= from && *t <= to)
     }
 
     fn settle(&self) -> u64 {
@@ -84,12 +91,21 @@ pub fn check(sim: &Sim) -> (Figures, Vec<Violation>) {
     if host.life() == Life::Lost && taker_down.last().is_none_or(|d| d.1 != u64::MAX) {
         taker_down.push((host.disk_losses().last().copied().unwrap_or(end), u64::MAX));
     }
+    let clock_set = sim
+        .fault_log()
+        .iter()
+        .filter(|f| {
+            f.effective && matches!(f.fault, Fault::ClockSkew { node, .. } if node == taker)
+        })
+        .map(|f| f.at_us)
+        .collect();
     let cx = Ctx {
         sim,
         config,
         end,
         taker_down,
         disk_losses: host.disk_losses().to_vec(),
+        clock_set,
     };
     let mut found = Vec::new();
     // Every backup cut, by generation and sequence, from the headers the stores saw.
@@ -124,7 +140,10 @@ fn cadence(
     let list: Vec<&Header> = objects.values().map(|(_, h)| h).collect();
     for w in list.windows(2) {
         let (a, b) = (micros_of(w[0].created), micros_of(w[1].created));
-        if w[0].generation != w[1].generation || cx.taker_down_during(a, b) {
+        if w[0].generation != w[1].generation
+            || cx.taker_down_during(a, b)
+            || cx.clock_set_during(a, b)
+        {
             continue;
         }
         let gap = b.saturating_sub(a);
@@ -245,7 +264,10 @@ fn retention(
             let age_d = Duration::from_micros(age);
             figures.youngest_deleted =
                 Some(figures.youngest_deleted.map_or(age_d, |y| y.min(age_d)));
-            if age + tolerance < retention {
+            // Retention runs on the taker's clock: a clock set meanwhile moves the deletion.
+            let created = micros_of(h.created);
+            let clock_moved = cx.clock_set_during(created.saturating_sub(tolerance), op.started_us);
+            if age + tolerance < retention && !clock_moved {
                 found.push(Violation::new(
                     Promise::G9,
                     format!(
@@ -334,6 +356,8 @@ pub fn days(us: u64) -> String {
     let d = us as f64 / 86_400e6;
     if d >= 1.0 {
         format!("{d:.3} days")
+    } else if us < 60_000_000 {
+        format!("{:.1} s", us as f64 / 1e6)
     } else {
         format!("{:.1} min", us as f64 / 60e6)
     }
