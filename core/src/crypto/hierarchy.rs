@@ -32,7 +32,7 @@ const MATERIAL_LABEL: &[u8] = b"cairn/v1/key-material";
 /// Its Debug shows only the length: sealed bytes are safe to log, but nothing gains from it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Sealed(Vec<u8>);
+pub struct Sealed(#[serde(with = "serde_bytes")] Vec<u8>);
 
 impl Sealed {
     pub fn as_bytes(&self) -> &[u8] {
