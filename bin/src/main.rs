@@ -34,6 +34,9 @@ enum Command {
     /// Rebuilds a cluster that lost its primary region, from the remote replica or from the
     /// backups, as a new generation (run it with every node stopped).
     Recover(cluster::recover::RecoverArgs),
+    /// Lists the writes an old node holds beyond what a recovery restored (a region that was
+    /// cut off and came back), and exports them.
+    Orphans(cluster::recover::OrphansArgs),
     /// Client and operator commands: keys, cluster, domain, credential, policy.
     #[command(flatten)]
     Client(client::ClientCommand),
@@ -47,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         Command::Init(a) => cluster::run_init(a),
         Command::Dev(a) => cluster::dev::run(a),
         Command::Recover(a) => cluster::recover::run(a),
+        Command::Orphans(a) => cluster::recover::run_orphans(a),
         Command::Client(c) => client::run(c),
     }
 }

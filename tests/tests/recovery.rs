@@ -133,6 +133,32 @@ async fn a_lost_region_is_rebuilt_from_backups_as_a_new_generation() {
         );
     }
 
+    // An old node's orphans can be listed and exported again later (a region that comes
+    // back after the recovery).
+    let export = c.dir.join("a2-orphans.json");
+    let out = Command::new(binary().unwrap())
+        .arg("orphans")
+        .arg("--report")
+        .arg(c.dir.join("recovery-gen2.json"))
+        .arg("--data-dir")
+        .arg(c.dir.join("data/a2.gen1"))
+        .arg("--out")
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exported = std::fs::read_to_string(&export).unwrap();
+    for id in &late {
+        assert!(
+            exported.contains(id.as_str()),
+            "{id} not exported: {exported}"
+        );
+    }
+
     // The new generation serves every backed-up key, and the old ciphertext decrypts.
     for n in ["a1", "a2", "b1", "b2", "r1"] {
         c.restart(n).unwrap();

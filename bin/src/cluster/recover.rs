@@ -410,3 +410,67 @@ fn set_generation(path: &Path, generation: u64) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("cannot rewrite {}", path.display()))?;
     Ok(())
 }
+
+/// `cairn orphans`: the writes a node of a replaced generation holds beyond what a recovery
+/// restored, for a region that was only cut off and comes back after `cairn recover` ran
+/// (its logs could not be compared then).
+#[derive(clap::Args)]
+pub struct OrphansArgs {
+    /// The report of the recovery (`recovery-gen<N>.json` in the cluster directory).
+    #[arg(long)]
+    pub report: PathBuf,
+    /// The old node's data directory (read, never changed).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Write the orphaned writes (with their commands, for an operator to replay) to this
+    /// JSON file; without it, they are only listed.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run_orphans(args: OrphansArgs) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Restored {
+        generation: u64,
+        restored_index: u64,
+    }
+    let report: Restored = serde_json::from_slice(
+        &std::fs::read(&args.report)
+            .with_context(|| format!("cannot read {}", args.report.display()))?,
+    )
+    .with_context(|| format!("{} is not a recovery report", args.report.display()))?;
+    let (recovered, damaged) = read_data_dir(&args.data_dir)?
+        .with_context(|| format!("{} does not exist", args.data_dir.display()))?;
+    if let Some(at) = damaged {
+        eprintln!("warning: the log is damaged at byte {at}: what follows cannot be listed");
+    }
+    if let Some(s) = recovered
+        .snapshot
+        .as_ref()
+        .filter(|s| s.index > report.restored_index)
+    {
+        eprintln!(
+            "warning: its snapshot (index {}) is past the restore point: writes {}..={} cannot be listed one by one",
+            s.index,
+            report.restored_index + 1,
+            s.index
+        );
+    }
+    let (found, _) = orphans(&recovered.entries, report.restored_index, |_| None);
+    println!(
+        "{} writes after index {} (restored into generation {}) are only in {}",
+        found.len(),
+        report.restored_index,
+        report.generation,
+        args.data_dir.display()
+    );
+    for o in &found {
+        println!("  {:>8}  {}  {}", o.index, o.time, o.what);
+    }
+    if let Some(out) = &args.out {
+        std::fs::write(out, serde_json::to_vec_pretty(&found)?)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        println!("written to {}", out.display());
+    }
+    Ok(())
+}
