@@ -20,7 +20,6 @@
 //! draws come from a stream of their own, so switching them on leaves the rest of a run's
 //! randomness as it was.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -137,23 +136,13 @@ impl Sim {
     /// order) — what an operator's `cairn recover --from-backup` reads.
     pub fn backup_manifest(&self) -> Manifest {
         let key = self.backup_key();
-        let mut by_name: BTreeMap<(u64, u64), ManifestEntry> = BTreeMap::new();
-        for store in self.stores.iter().filter(|s| s.up) {
-            let Some(o) = store.objects.get(MANIFEST_NAME) else {
-                continue;
-            };
-            let Ok(m) = Manifest::open(&key, &o.bytes) else {
-                continue;
-            };
-            for e in m.entries {
-                by_name
-                    .entry((e.header.generation, e.header.seq))
-                    .or_insert(e);
-            }
-        }
-        Manifest {
-            entries: by_name.into_values().collect(),
-        }
+        Manifest::union(
+            self.stores
+                .iter()
+                .filter(|s| s.up)
+                .filter_map(|s| s.objects.get(MANIFEST_NAME))
+                .filter_map(|o| Manifest::open(&key, &o.bytes).ok()),
+        )
     }
 
     /// Rebuilds the state from the backups (latest, or as of `at`), verifying every object,

@@ -173,7 +173,6 @@ pub fn run(args: RecoverArgs) -> anyhow::Result<()> {
             );
             continue;
         };
-        let base = recovered.snapshot.as_ref().map_or(0, |s| s.index);
         let (found, divergence) = orphans(&recovered.entries, restored.index, |i| {
             replica_terms.as_ref().and_then(|t| t.get(&i).copied())
         });
@@ -191,12 +190,8 @@ pub fn run(args: RecoverArgs) -> anyhow::Result<()> {
             ),
             None => println!("  {}: nothing after the restore point", f.name()),
         }
-        if base > restored.index {
-            println!(
-                "  {}: its snapshot (index {base}) is past the restore point: writes {}..={base} cannot be listed one by one",
-                f.name(),
-                restored.index + 1
-            );
+        if let Some(gap) = compacted_past(&recovered, restored.index) {
+            println!("  {}: {gap}", f.name());
         }
         if let Some(d) = divergence {
             println!(
@@ -322,6 +317,18 @@ fn read_data_dir(path: &Path) -> anyhow::Result<Option<(Recovered, Option<usize>
     Ok(Some((recovered, report.damaged_at)))
 }
 
+/// The writes of an old node that its snapshot swallowed beyond the restore point `restored`
+/// (they are in its state but no longer in its log, so they cannot be listed one by one).
+fn compacted_past(recovered: &Recovered, restored: u64) -> Option<String> {
+    let s = recovered.snapshot.as_ref().filter(|s| s.index > restored)?;
+    Some(format!(
+        "its snapshot (index {}) is past the restore point: writes {}..={} cannot be listed one by one",
+        s.index,
+        restored + 1,
+        s.index
+    ))
+}
+
 /// Restores from the backup regions of `taker`: the union of the manifests of the regions
 /// that can be read; each object from the first region whose copy matches its manifest.
 async fn from_backups(
@@ -330,7 +337,7 @@ async fn from_backups(
     at: Option<Timestamp>,
 ) -> anyhow::Result<Restored> {
     let mut sinks: Vec<(String, Arc<dyn BackupSink>)> = Vec::new();
-    let mut entries: BTreeMap<(u64, u64), ManifestEntry> = BTreeMap::new();
+    let mut manifests = Vec::new();
     for region in &taker.backups {
         let sink = region
             .open()
@@ -343,11 +350,7 @@ async fn from_backups(
                         region.region,
                         m.entries.len()
                     );
-                    for e in m.entries {
-                        entries
-                            .entry((e.header.generation, e.header.seq))
-                            .or_insert(e);
-                    }
+                    manifests.push(m);
                 }
                 Err(e) => println!(
                     "  backup region {}: its manifest is unusable ({e})",
@@ -363,12 +366,10 @@ async fn from_backups(
         }
         sinks.push((region.region.clone(), sink));
     }
-    if entries.is_empty() {
+    let manifest = Manifest::union(manifests);
+    if manifest.entries.is_empty() {
         bail!("no backup region lists any backup");
     }
-    let manifest = Manifest {
-        entries: entries.into_values().collect(),
-    };
     let handle = tokio::runtime::Handle::current();
     // `restore` asks for objects one at a time, as it needs them: on a blocking thread.
     tokio::task::spawn_blocking(move || {
@@ -444,17 +445,8 @@ pub fn run_orphans(args: OrphansArgs) -> anyhow::Result<()> {
     if let Some(at) = damaged {
         eprintln!("warning: the log is damaged at byte {at}: what follows cannot be listed");
     }
-    if let Some(s) = recovered
-        .snapshot
-        .as_ref()
-        .filter(|s| s.index > report.restored_index)
-    {
-        eprintln!(
-            "warning: its snapshot (index {}) is past the restore point: writes {}..={} cannot be listed one by one",
-            s.index,
-            report.restored_index + 1,
-            s.index
-        );
+    if let Some(gap) = compacted_past(&recovered, report.restored_index) {
+        eprintln!("warning: {gap}");
     }
     let (found, _) = orphans(&recovered.entries, report.restored_index, |_| None);
     println!(

@@ -173,6 +173,21 @@ impl Manifest {
         postcard::from_bytes(&body).map_err(|_| ManifestError::NotAManifest)
     }
 
+    /// What several regions' manifests list together: each object once (by generation and
+    /// sequence, the first listing kept), in sequence order. A recovery reads this, so that
+    /// one region's missing or stale manifest loses nothing another lists.
+    pub fn union(manifests: impl IntoIterator<Item = Manifest>) -> Manifest {
+        let mut by_seq = std::collections::BTreeMap::new();
+        for e in manifests.into_iter().flat_map(|m| m.entries) {
+            by_seq
+                .entry((e.header.generation, e.header.seq))
+                .or_insert(e);
+        }
+        Manifest {
+            entries: by_seq.into_values().collect(),
+        }
+    }
+
     pub fn get(&self, name: &str) -> Option<&ManifestEntry> {
         self.entries.iter().find(|e| e.name == name)
     }

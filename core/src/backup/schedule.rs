@@ -335,11 +335,10 @@ impl BackupScheduler {
 
     /// Builds the agenda and the manifest bodies from the state.
     fn rebuild_derived(&mut self) {
-        let expiries = self.expiries();
         let mut agenda = Agenda::default();
         let mut bodies = vec![ManifestBody::default(); self.config.regions.len()];
-        for (o, expires) in self.state.objects.iter().zip(expiries) {
-            agenda.note(o, expires);
+        for (pos, o) in self.state.objects.iter().enumerate() {
+            agenda.note(o, self.expiry_at(pos));
             for (r, c) in o.copies.iter().enumerate() {
                 if *c == Copy::Stored {
                     bodies[r].insert(key_of(o), o.encoded());
@@ -416,10 +415,8 @@ impl BackupScheduler {
         if let Some(t) = self.agenda.first_expiry() {
             next = next.min(t);
         }
-        for r in 0..self.config.regions.len() {
-            if self.manifest_dirty[r] && !self.manifest_busy[r] {
-                next = next.min(self.manifest_retry_at[r]);
-            }
+        if let Some(t) = self.manifest_wakeup() {
+            next = next.min(t);
         }
         debug_assert!(
             self.exact_timeout().is_none_or(|exact| next <= exact),
@@ -428,11 +425,19 @@ impl BackupScheduler {
         Some(next)
     }
 
+    /// The earliest manifest upload waiting for its retry.
+    fn manifest_wakeup(&self) -> Option<Timestamp> {
+        (0..self.config.regions.len())
+            .filter(|r| self.manifest_dirty[*r] && !self.manifest_busy[*r])
+            .map(|r| self.manifest_retry_at[r])
+            .min()
+    }
+
     /// The timeout computed by walking every object: what the agenda must never be later
     /// than (checked in debug builds).
     fn exact_timeout(&self) -> Option<Timestamp> {
         let mut next = self.state.next_cut.unwrap_or(Timestamp::EPOCH);
-        self.each_expiry(|o, expires| {
+        for (pos, o) in self.state.objects.iter().enumerate() {
             for c in &o.copies {
                 if let Copy::Pending { retry_at, .. } | Copy::Deleting { retry_at, .. } = c {
                     next = next.min(*retry_at);
@@ -441,13 +446,11 @@ impl BackupScheduler {
             // Only copies that expiry changes call for a wakeup: one already being deleted
             // must not make the timer fire at a past instant in a loop.
             if o.copies.iter().any(agenda::expiring) {
-                next = next.min(expires);
+                next = next.min(self.expiry_at(pos));
             }
-        });
-        for r in 0..self.config.regions.len() {
-            if self.manifest_dirty[r] && !self.manifest_busy[r] {
-                next = next.min(self.manifest_retry_at[r]);
-            }
+        }
+        if let Some(t) = self.manifest_wakeup() {
+            next = next.min(t);
         }
         Some(next)
     }
@@ -733,52 +736,19 @@ impl BackupScheduler {
         }
     }
 
-    /// When each object (in the order of `state.objects`) expires: the first millisecond at
-    /// which it is older than the retention period; for a full backup, not before the
-    /// incrementals that follow it (in its generation, up to the next full) expire, since
-    /// they cannot be restored without it.
-    fn expiries(&self) -> Vec<Timestamp> {
-        let mut out = vec![Timestamp::EPOCH; self.state.objects.len()];
-        let mut i = self.state.objects.len();
-        self.each_expiry(|_, expires| {
-            i -= 1;
-            out[i] = expires;
-        });
-        out
-    }
-
-    /// Calls `f` with each object and its expiry (see [`Self::expiries`]), newest first.
-    fn each_expiry(&self, mut f: impl FnMut(&ObjectState, Timestamp)) {
-        let retention = self.retention() + Duration::from_millis(1);
-        // The latest incremental seen (walking backwards) of the chain being walked.
-        let mut chain: Option<(u64, Timestamp)> = None;
-        for o in self.state.objects.iter().rev() {
-            let h = &o.entry.header;
-            let same = chain.filter(|(g, _)| *g == h.generation).map(|(_, t)| t);
-            match h.kind {
-                Kind::Incremental => {
-                    f(o, h.created.saturating_add(retention));
-                    chain = Some((h.generation, same.map_or(h.created, |t| t.max(h.created))));
-                }
-                Kind::Full => {
-                    let end = same.map_or(h.created, |t| t.max(h.created));
-                    f(o, end.saturating_add(retention));
-                    chain = None;
-                }
-            }
-        }
+    /// The first millisecond at which something made at `t` is older than the retention.
+    fn older_than_retention(&self, t: Timestamp) -> Timestamp {
+        t.saturating_add(self.retention() + Duration::from_millis(1))
     }
 
     /// The earliest an object can expire: when it is older than the retention period.
     fn expiry_floor(&self, o: &ObjectState) -> Timestamp {
-        o.entry
-            .header
-            .created
-            .saturating_add(self.retention() + Duration::from_millis(1))
+        self.older_than_retention(o.entry.header.created)
     }
 
-    /// When the object at `pos` expires (see [`Self::expiries`]): a full backup not before
-    /// the incrementals that follow it in its generation, up to the next full.
+    /// When the object at `pos` expires: once older than the retention period; a full backup
+    /// not before the incrementals that follow it (in its generation, up to the next full),
+    /// since they cannot be restored without it.
     fn expiry_at(&self, pos: usize) -> Timestamp {
         let h = &self.state.objects[pos].entry.header;
         let mut end = h.created;
@@ -791,10 +761,10 @@ impl BackupScheduler {
                 end = end.max(l.created);
             }
         }
-        end.saturating_add(self.retention() + Duration::from_millis(1))
+        self.older_than_retention(end)
     }
 
-    /// Schedules the deletion of every copy that expired (see [`Self::expiries`]), taking
+    /// Schedules the deletion of every copy that expired (see [`Self::expiry_at`]), taking
     /// the objects due from the agenda.
     fn expire(&mut self, now: Timestamp) {
         while let Some(key) = self.agenda.pop_due(now) {

@@ -191,6 +191,9 @@ impl NodeRuntime {
             ),
             None => None,
         };
+        if let Some(b) = &backups {
+            shared.publish_last_backup(b);
+        }
         let runtime = NodeRuntime {
             shared: shared.clone(),
         };
@@ -262,6 +265,16 @@ impl NodeRuntime {
 
     pub fn transport_stats(&self) -> &crate::transport::TransportStats {
         &self.shared.transport
+    }
+}
+
+impl Shared {
+    /// Makes the newest backup every region holds known to status requests.
+    fn publish_last_backup(&self, backups: &backup::Backups) {
+        let last = backups
+            .last_complete()
+            .map_or(0, cairn_core::Timestamp::as_millis);
+        self.last_backup_ms.store(last, Ordering::Relaxed);
     }
 }
 
@@ -339,6 +352,8 @@ impl Driver {
                     Event::Backup(result) => {
                         if let Some(b) = backups.as_deref_mut() {
                             b.on_result(now, result);
+                            // Only a completed upload can make a newer backup complete.
+                            self.shared.publish_last_backup(b);
                         }
                     }
                 }
@@ -348,10 +363,6 @@ impl Driver {
             }
             if let Some(b) = backups.as_deref_mut() {
                 b.tick(now, &node);
-                let last = b
-                    .last_complete()
-                    .map_or(0, cairn_core::Timestamp::as_millis);
-                self.shared.last_backup_ms.store(last, Ordering::Relaxed);
             }
             while let Some(out) = node.poll_output() {
                 outputs.push(out);
